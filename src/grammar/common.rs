@@ -1,0 +1,207 @@
+//! What every line shares: `<Mmm> <d> <HH:MM:SS> <hostname> `, brackets, numbers.
+
+use super::{Parsed, Reject};
+use nom::{
+    bytes::complete::{tag, take_till1, take_while_m_n},
+    character::complete::char,
+    combinator::{map_res, opt},
+    sequence::tuple,
+    IResult,
+};
+
+/// A syslog timestamp without a year: month 1-12, day as written (1-99, checked later).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SyslogTime {
+    /// 1 = January.
+    pub month: u8,
+    /// As written; an impossible day (`Feb 30`) is rejected by year inference.
+    pub day: u8,
+    /// 0-23 as written (checked later).
+    pub hour: u8,
+    /// 0-59 as written (checked later).
+    pub minute: u8,
+    /// 0-59 as written (checked later).
+    pub second: u8,
+}
+
+/// The common start of every line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Header<'a> {
+    /// Timestamp without year.
+    pub time: SyslogTime,
+    /// The appliance's host name.
+    pub hostname: &'a str,
+    /// Everything after `<hostname> ` (for Access: including the following lines).
+    pub rest: &'a str,
+}
+
+const MONTHS: [&[u8; 3]; 12] = [
+    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
+];
+
+fn month_number(m: &[u8]) -> Option<u8> {
+    MONTHS.iter().position(|x| x[..] == *m).map(|i| i as u8 + 1)
+}
+
+fn two_digits(i: &str) -> IResult<&str, u8> {
+    map_res(take_while_m_n(2, 2, |c: char| c.is_ascii_digit()), str::parse)(i)
+}
+
+fn month(i: &str) -> IResult<&str, u8> {
+    map_res(take_while_m_n(3, 3, |c: char| c.is_ascii_alphabetic()), |m: &str| {
+        month_number(m.as_bytes()).ok_or(())
+    })(i)
+}
+
+fn day(i: &str) -> IResult<&str, u8> {
+    let (i, _) = opt(char(' '))(i)?;
+    map_res(take_while_m_n(1, 2, |c: char| c.is_ascii_digit()), str::parse)(i)
+}
+
+fn syslog_time(i: &str) -> IResult<&str, SyslogTime> {
+    let (i, (month, _, day, _, hour, _, minute, _, second)) = tuple((
+        month,
+        char(' '),
+        day,
+        char(' '),
+        two_digits,
+        char(':'),
+        two_digits,
+        char(':'),
+        two_digits,
+    ))(i)?;
+    Ok((i, SyslogTime { month, day, hour, minute, second }))
+}
+
+fn header_parser(i: &str) -> IResult<&str, (SyslogTime, &str)> {
+    let (i, (time, _, hostname, _)) =
+        tuple((syslog_time, char(' '), take_till1(|c: char| c == ' ' || c == '\n'), tag(" ")))(i)?;
+    Ok((i, (time, hostname)))
+}
+
+/// Parses `<Mmm> <d> <HH:MM:SS> <hostname> `; `None` when the text does not start so.
+pub fn header(text: &str) -> Option<Header<'_>> {
+    let (rest, (time, hostname)) = header_parser(text).ok()?;
+    Some(Header { time, hostname, rest })
+}
+
+/// Whether a line starts with a syslog timestamp (`Mmm d HH:MM:SS ` or `Mmm dd ...`, the
+/// day possibly space-padded): the test that decides where events begin. Only the shape is
+/// checked here; values are checked when the event is parsed.
+pub fn is_event_start(line: &[u8]) -> bool {
+    if line.len() < 16 || month_number(&line[..3]).is_none() || line[3] != b' ' {
+        return false;
+    }
+    let d = &line[4..];
+    let t = if d[0].is_ascii_digit() && d[1] == b' ' {
+        &d[2..]
+    } else if (d[0].is_ascii_digit() || d[0] == b' ') && d[1].is_ascii_digit() && d[2] == b' ' {
+        &d[3..]
+    } else {
+        return false;
+    };
+    t.len() >= 9
+        && t[0].is_ascii_digit()
+        && t[1].is_ascii_digit()
+        && t[2] == b':'
+        && t[3].is_ascii_digit()
+        && t[4].is_ascii_digit()
+        && t[5] == b':'
+        && t[6].is_ascii_digit()
+        && t[7].is_ascii_digit()
+        && t[8] == b' '
+}
+
+/// `[content]` at the start of `s` → `(content, rest)`.
+pub fn bracket(s: &str) -> Option<(&str, &str)> {
+    crate::logtype::bracket(s)
+}
+
+/// Whether a bracket's content is a log level (upper-case letters).
+pub fn is_level(s: &str) -> bool {
+    crate::logtype::is_level(s)
+}
+
+/// The first line of an event's text (without `\r`).
+pub fn first_line(text: &str) -> &str {
+    let line = match memchr::memchr(b'\n', text.as_bytes()) {
+        Some(n) => &text[..n],
+        None => text,
+    };
+    line.strip_suffix('\r').unwrap_or(line)
+}
+
+/// The value, or `None` when empty: absent values are null, never empty strings.
+pub fn non_empty(s: &str) -> Option<&str> {
+    (!s.is_empty()).then_some(s)
+}
+
+/// Parses a number field, rejecting the event with the field's name when it is not one.
+pub fn number<T: std::str::FromStr>(field: &str, value: &str) -> Parsed<T> {
+    value.parse().map_err(|_| Reject::invalid(field, value))
+}
+
+/// Optional number: empty is `None`.
+pub fn opt_number<T: std::str::FromStr>(field: &str, value: Option<&str>) -> Parsed<Option<T>> {
+    match value {
+        None | Some("") => Ok(None),
+        Some(v) => number(field, v).map(Some),
+    }
+}
+
+/// At most `max` bytes of `s`, cut at a character boundary.
+pub fn clip(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers() {
+        let h = header("Mar  4 16:18:00 webappsecure postgres[1]: x").unwrap();
+        assert_eq!(h.time, SyslogTime { month: 3, day: 4, hour: 16, minute: 18, second: 0 });
+        assert_eq!(h.hostname, "webappsecure");
+        assert_eq!(h.rest, "postgres[1]: x");
+        let h = header("Mar 4 16:18:00 h x").unwrap();
+        assert_eq!(h.time.day, 4);
+        let h = header("Dec 31 23:59:59 h [x]").unwrap();
+        assert_eq!((h.time.month, h.time.day), (12, 31));
+        for bad in [
+            "",
+            "Mar",
+            "Foo 19 18:42:38 h x",
+            "Mar 19 18:42 h x",
+            "Mar 19 18:42:38",
+            "Mar 19 18:42:38 h",
+            "Mar 123 18:42:38 h x",
+            "mar 19 18:42:38 h x",
+        ] {
+            assert!(header(bad).is_none(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn event_starts() {
+        for good in ["Mar  4 16:18:00 h x", "Mar 4 16:18:00 h x", "Oct 13 16:33:13 jwas1 ["] {
+            assert!(is_event_start(good.as_bytes()), "{good}");
+        }
+        for bad in ["GET / HTTP/1.1", "", "Mar  4 16:18:0 h", "host: x", "Mar 444 16:18:00 h"] {
+            assert!(!is_event_start(bad.as_bytes()), "{bad}");
+        }
+    }
+
+    #[test]
+    fn clips_at_char_boundary() {
+        assert_eq!(clip("héllo", 2), "h");
+        assert_eq!(clip("abc", 5), "abc");
+    }
+}

@@ -1,0 +1,103 @@
+//! Year inference: syslog timestamps carry no year, so each gets one from a reference time.
+
+use crate::grammar::SyslogTime;
+use chrono::{DateTime, NaiveDate, Utc};
+
+const DAY_MS: i64 = 86_400_000;
+
+/// The time a log was known to exist by: `--reference-time`, else the S3 object's
+/// LastModified, else the file's mtime, else now. A timestamp gets the latest year for
+/// which it is at most one day after this time (a log is written before its file is last
+/// modified; the day allows for clock skew and time zones).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReferenceTime {
+    millis: i64,
+    year: i32,
+}
+
+/// Why a timestamp got no year.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImpossibleDate;
+
+impl ReferenceTime {
+    /// From a UTC time.
+    pub fn new(t: DateTime<Utc>) -> ReferenceTime {
+        use chrono::Datelike;
+        ReferenceTime { millis: t.timestamp_millis(), year: t.year() }
+    }
+
+    /// Milliseconds since the epoch.
+    pub fn millis(self) -> i64 {
+        self.millis
+    }
+
+    /// The event time in milliseconds since the epoch (UTC): the latest year `Y` for which
+    /// the timestamp is at most one day after the reference time (for `Feb 29`, the latest
+    /// such leap year). `Err` for a date that exists in no year (`Feb 30`, `Dec 32`, `25:00:00`).
+    pub fn resolve(self, t: SyslogTime) -> Result<i64, ImpossibleDate> {
+        if t.hour > 23 || t.minute > 59 || t.second > 59 {
+            return Err(ImpossibleDate);
+        }
+        let limit = self.millis + DAY_MS;
+        let time_ms = (i64::from(t.hour) * 3600 + i64::from(t.minute) * 60 + i64::from(t.second)) * 1000;
+        // Leap days repeat every 4 years, except across a skipped century: 8 covers both.
+        for year in (self.year - 8..=self.year + 1).rev() {
+            let Some(date) = NaiveDate::from_ymd_opt(year, u32::from(t.month), u32::from(t.day)) else {
+                continue;
+            };
+            let ms = date.and_hms_opt(0, 0, 0).map(|d| d.and_utc().timestamp_millis());
+            if let Some(ms) = ms.map(|d| d + time_ms) {
+                if ms <= limit {
+                    return Ok(ms);
+                }
+            }
+        }
+        Err(ImpossibleDate)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(s: &str) -> ReferenceTime {
+        ReferenceTime::new(DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc))
+    }
+
+    fn t(month: u8, day: u8, hour: u8) -> SyslogTime {
+        SyslogTime { month, day, hour, minute: 0, second: 0 }
+    }
+
+    fn iso(ms: i64) -> String {
+        DateTime::from_timestamp_millis(ms).unwrap().format("%Y-%m-%d %H").to_string()
+    }
+
+    #[test]
+    fn years() {
+        let cases = [
+            // (reference, timestamp, expected)
+            ("2024-03-19T12:00:00Z", t(3, 19, 10), "2024-03-19 10"),
+            ("2024-03-19T12:00:00Z", t(3, 20, 11), "2024-03-20 11"), // within a day after
+            ("2024-03-19T12:00:00Z", t(3, 20, 13), "2023-03-20 13"), // more than a day after
+            ("2024-01-01T00:10:00Z", t(12, 31, 23), "2023-12-31 23"), // just before New Year
+            ("2023-12-31T23:00:00Z", t(1, 1, 5), "2024-01-01 05"),   // logged after New Year
+            ("2024-01-02T00:00:00Z", t(1, 1, 5), "2024-01-01 05"),
+            ("2024-01-05T00:00:00Z", t(12, 30, 0), "2023-12-30 00"),
+            ("2024-03-01T00:00:00Z", t(2, 29, 12), "2024-02-29 12"),
+            ("2024-02-28T00:00:00Z", t(2, 29, 12), "2020-02-29 12"),
+            ("2023-06-01T00:00:00Z", t(2, 29, 12), "2020-02-29 12"),
+            ("2104-01-01T00:00:00Z", t(2, 29, 0), "2096-02-29 00"), // 2100 is not a leap year
+        ];
+        for (reference, ts, want) in cases {
+            assert_eq!(iso(r(reference).resolve(ts).unwrap()), want, "{reference} {ts:?}");
+        }
+    }
+
+    #[test]
+    fn impossible_dates() {
+        let reference = r("2024-03-19T12:00:00Z");
+        for ts in [t(2, 30, 0), t(4, 31, 0), t(12, 32, 0), t(1, 0, 0), t(1, 1, 24)] {
+            assert_eq!(reference.resolve(ts), Err(ImpossibleDate), "{ts:?}");
+        }
+    }
+}
