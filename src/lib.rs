@@ -18,6 +18,7 @@
 pub mod columns;
 pub mod error;
 pub mod grammar;
+pub mod job;
 pub mod logtype;
 pub mod pipeline;
 pub mod sink;

@@ -1,1 +1,310 @@
-fn main() {}
+//! The `jwas` command line. Errors get context here (anyhow); the library's are typed.
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use jwas::columns::render;
+use jwas::job::{self, Destination, InputSummary, JobOptions, RejectedTo};
+use jwas::pipeline::{LineCounts, PipelineOptions, DEFAULT_BLOCK_BYTES, DEFAULT_MAX_EVENT_BYTES};
+use jwas::sink::{self, LocalStore, TableOptions};
+use jwas::{source, Error, LogType};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(name = "jwas", version, about = "Juniper WebApp Secure logs to Panther-style Parquet tables")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse log files into tables partitioned by event hour.
+    Parse(ParseArgs),
+    /// Print the tables' schemas.
+    Schema(SchemaArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    Parquet,
+    Ndjson,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CompressionArg {
+    Zstd,
+    Snappy,
+    Gzip,
+    None,
+}
+
+#[derive(clap::Args)]
+struct ParseArgs {
+    /// Files, directories (read recursively, hidden entries skipped) or '-' for standard input.
+    /// gzip and zstd input is detected and decompressed.
+    #[arg(required = true)]
+    inputs: Vec<String>,
+    /// Output directory, or '-' for NDJSON on standard output.
+    #[arg(long)]
+    out: String,
+    /// Output file format.
+    #[arg(long, value_enum, default_value = "parquet")]
+    format: FormatArg,
+    /// auto routes each event by its tag; a fixed type rejects events of other types.
+    #[arg(long, default_value = "auto", value_parser = parse_log_type)]
+    log_type: Option<LogType>,
+    /// Reference time for year inference (RFC 3339); default: each file's mtime.
+    #[arg(long, value_parser = parse_time)]
+    reference_time: Option<DateTime<Utc>>,
+    /// p_source_id of every row.
+    #[arg(long)]
+    source_id: Option<String>,
+    /// p_source_label of every row.
+    #[arg(long)]
+    source_label: Option<String>,
+    /// Parquet compression.
+    #[arg(long, value_enum, default_value = "zstd")]
+    compression: CompressionArg,
+    /// Parser threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Events longer than this many bytes are rejected.
+    #[arg(long, default_value_t = DEFAULT_MAX_EVENT_BYTES)]
+    max_event_bytes: usize,
+    /// Rows per output file before a new file is started.
+    #[arg(long, default_value_t = sink::DEFAULT_MAX_FILE_ROWS)]
+    max_file_rows: usize,
+    /// Write rejected events to this file instead of <out>/_rejected/ (or standard error).
+    #[arg(long)]
+    rejected: Option<PathBuf>,
+    /// Exit with code 3 if any event was rejected (everything is still written).
+    #[arg(long)]
+    fail_on_reject: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SchemaFormat {
+    Yaml,
+    Arrow,
+    Athena,
+}
+
+#[derive(clap::Args)]
+struct SchemaArgs {
+    /// One log type (default: all).
+    #[arg(long, value_parser = parse_log_type)]
+    log_type: Option<LogType>,
+    /// yaml: Panther-style schema; arrow: the Arrow fields; athena: CREATE EXTERNAL TABLE.
+    #[arg(long, value_enum, default_value = "yaml")]
+    format: SchemaFormat,
+    /// Athena: where the tables live (the --out of jwas parse).
+    #[arg(long, default_value = "s3://YOUR-BUCKET/YOUR-PREFIX")]
+    location: String,
+}
+
+fn parse_log_type(s: &str) -> Result<Option<LogType>, String> {
+    if s.eq_ignore_ascii_case("auto") {
+        return Ok(None);
+    }
+    LogType::from_name(s)
+        .map(Some)
+        .ok_or_else(|| "expected auto, access, audit, firewall, mws, postgres or security".to_owned())
+}
+
+fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("{e} (expected RFC 3339, e.g. 2024-03-21T00:00:00Z)"))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .init();
+    let result = match cli.command {
+        Command::Parse(args) => parse(args),
+        Command::Schema(args) => schema(args).map(|()| ExitCode::SUCCESS),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("jwas: error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// `jwas parse ... | head` ends quietly.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || matches!(c.downcast_ref::<Error>(), Some(Error::Write { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn schema(args: SchemaArgs) -> Result<()> {
+    let types: Vec<LogType> = args.log_type.map_or(LogType::ALL.to_vec(), |t| vec![t]);
+    let mut out = std::io::stdout().lock();
+    for (i, t) in types.into_iter().enumerate() {
+        let text = match args.format {
+            SchemaFormat::Yaml => render::yaml(t),
+            SchemaFormat::Arrow => render::arrow(t),
+            SchemaFormat::Athena => render::athena(t, &args.location),
+        };
+        if i > 0 {
+            let sep = if matches!(args.format, SchemaFormat::Yaml) { "---\n" } else { "\n" };
+            out.write_all(sep.as_bytes())?;
+        }
+        out.write_all(text.as_bytes())?;
+    }
+    Ok(())
+}
+
+fn parse(args: ParseArgs) -> Result<ExitCode> {
+    let to_stdout = args.out == "-";
+    if to_stdout && matches!(args.format, FormatArg::Parquet) {
+        eprintln!("jwas: error: --out - writes NDJSON; add --format ndjson, or give a directory");
+        return Ok(ExitCode::from(2));
+    }
+    let opts = JobOptions {
+        log_type: args.log_type,
+        reference_time: args.reference_time,
+        source_id: args.source_id,
+        source_label: args.source_label,
+        max_event_bytes: args.max_event_bytes,
+        pipeline: PipelineOptions {
+            threads: args.threads.unwrap_or_else(|| PipelineOptions::default().threads),
+            block_bytes: DEFAULT_BLOCK_BYTES,
+        },
+        tables: TableOptions {
+            format: match args.format {
+                FormatArg::Parquet => sink::Format::Parquet,
+                FormatArg::Ndjson => sink::Format::Ndjson,
+            },
+            compression: match args.compression {
+                CompressionArg::Zstd => sink::Compression::Zstd,
+                CompressionArg::Snappy => sink::Compression::Snappy,
+                CompressionArg::Gzip => sink::Compression::Gzip,
+                CompressionArg::None => sink::Compression::None,
+            },
+            max_file_rows: args.max_file_rows,
+            ..TableOptions::default()
+        },
+    };
+    let inputs = source::expand(&args.inputs).context("finding inputs")?;
+    let store: Arc<dyn sink::Store> = Arc::new(LocalStore::new(&args.out));
+
+    let stdout = std::io::stdout();
+    let mut stdout_lock = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
+    let mut stderr = std::io::stderr();
+    let mut rejected_file = match &args.rejected {
+        Some(p) => Some(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+        )),
+        None => None,
+    };
+    let mut dest = if to_stdout { Destination::Stream(&mut stdout_lock) } else { Destination::Store(Arc::clone(&store)) };
+    let mut rejected = match (&mut rejected_file, to_stdout) {
+        (Some(f), _) => RejectedTo::Stream(f),
+        (None, true) => RejectedTo::Stream(&mut stderr),
+        (None, false) => RejectedTo::Store(Arc::clone(&store)),
+    };
+
+    let bar = if inputs.len() > 1 { ProgressBar::new(inputs.len() as u64) } else { ProgressBar::new_spinner() };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {wide_msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut summaries = Vec::new();
+    let mut failures = 0;
+    for input in &inputs {
+        bar.set_message(input.name());
+        match job::process(input, &opts, &mut dest, &mut rejected) {
+            Ok(s) => summaries.push(s),
+            Err(e @ Error::Write { .. }) if is_pipe(&e) => return Err(e.into()),
+            Err(e) => {
+                bar.suspend(|| eprintln!("jwas: error: {e}"));
+                failures += 1;
+            }
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    drop(dest);
+    stdout_lock.flush()?;
+    if let Some(mut f) = rejected_file {
+        f.flush()?;
+    }
+    let total = print_summary(&summaries, if to_stdout { None } else { Some(&args.out) });
+    if failures > 0 {
+        eprintln!("jwas: {failures} input(s) failed");
+        return Ok(ExitCode::from(1));
+    }
+    if args.fail_on_reject && total.rejected_events > 0 {
+        return Ok(ExitCode::from(3));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn is_pipe(e: &Error) -> bool {
+    matches!(e, Error::Write { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
+fn print_summary(summaries: &[InputSummary], out: Option<&str>) -> LineCounts {
+    let mut total = LineCounts::default();
+    let mut files = 0;
+    let mut e = std::io::stderr().lock();
+    let width = summaries.iter().map(|s| s.input.len()).max().unwrap_or(5).clamp(5, 60);
+    let _ = writeln!(
+        e,
+        "{:<width$} {:>10} {:>10} {:>12} {:>8} {:>9} {:>9}",
+        "input", "lines", "events", "continuation", "blank", "rejected", "rej.lines"
+    );
+    for s in summaries {
+        let c = &s.counts;
+        total.add(c);
+        files += s.files.len();
+        let _ = writeln!(
+            e,
+            "{:<width$} {:>10} {:>10} {:>12} {:>8} {:>9} {:>9}",
+            s.input, c.lines, c.first_lines, c.continuation_lines, c.blank_lines, c.rejected_events, c.rejected_lines
+        );
+    }
+    let c = &total;
+    let _ = writeln!(
+        e,
+        "{:<width$} {:>10} {:>10} {:>12} {:>8} {:>9} {:>9}",
+        "total", c.lines, c.first_lines, c.continuation_lines, c.blank_lines, c.rejected_events, c.rejected_lines
+    );
+    let check = if c.adds_up() { "adds up" } else { "DOES NOT ADD UP" };
+    let _ = writeln!(
+        e,
+        "lines {} = events {} + continuation {} + blank {} + rejected {} ({check})",
+        c.lines, c.first_lines, c.continuation_lines, c.blank_lines, c.rejected_lines
+    );
+    let rows: Vec<String> = LogType::ALL
+        .iter()
+        .filter(|t| c.rows[t.index()] > 0)
+        .map(|t| format!("{} {}", t.table(), c.rows[t.index()]))
+        .collect();
+    let _ = writeln!(e, "rows: {}", if rows.is_empty() { "none".to_owned() } else { rows.join(", ") });
+    if let Some(out) = out {
+        let _ = writeln!(e, "wrote {files} file(s) under {out}");
+        for s in summaries {
+            if let Some(r) = &s.rejected_file {
+                let _ = writeln!(e, "rejected events of {}: {r}", s.input);
+            }
+        }
+    }
+    total
+}

@@ -1,0 +1,545 @@
+//! From bytes to record batches: cutting input into blocks at event boundaries, parsing
+//! blocks in parallel (rayon), and handing each block's batches, rejected events and line
+//! counts to the sink in input order.
+//!
+//! Events: a line that starts with a timestamp begins an event. When that event is an
+//! Access event, the lines that follow it up to the next timestamped line (blank ones too)
+//! are its continuation lines. Any other line without a timestamp is a rejected event by
+//! itself, and a blank line outside an Access event is just counted.
+
+use crate::columns::{append_event, Event, Standard, TableBuilder};
+use crate::error::Error;
+use crate::grammar::{self, common::clip, header, is_event_start};
+use crate::logtype::LogType;
+use crate::standard::{Indicators, ReferenceTime, RowId};
+use arrow_array::RecordBatch;
+use std::borrow::Cow;
+use std::io::Read;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
+
+/// Default target size of a block handed to one parser thread.
+pub const DEFAULT_BLOCK_BYTES: usize = 4 << 20;
+/// Default limit on one event's size; longer events are rejected.
+pub const DEFAULT_MAX_EVENT_BYTES: usize = 8 << 20;
+/// How much of an over-long event's text a rejected record keeps.
+pub const REJECTED_RAW_BYTES: usize = 64 << 10;
+const HOUR_MS: i64 = 3_600_000;
+
+/// What is known about an input while parsing it.
+#[derive(Clone, Debug)]
+pub struct ParseContext {
+    /// Year inference.
+    pub reference: ReferenceTime,
+    /// Row ids for this input.
+    pub row_id: RowId,
+    /// `Some` when `--log-type` fixes the type: events of other types are rejected.
+    pub log_type: Option<LogType>,
+    /// `p_parse_time`, ms since the epoch.
+    pub parse_time: i64,
+    /// `p_source_id`.
+    pub source_id: Option<String>,
+    /// `p_source_label`.
+    pub source_label: Option<String>,
+    /// `p_source_object`.
+    pub source_object: String,
+    /// Events longer than this are rejected.
+    pub max_event_bytes: usize,
+}
+
+/// An event that was not written, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RejectedEvent {
+    /// 1-based line number of the event's first line.
+    pub line: u64,
+    /// Byte offset of the event in the input.
+    pub byte_offset: u64,
+    /// Why it was rejected.
+    pub reason: String,
+    /// The event's text, without the final newline (at most 64 KiB).
+    pub raw: String,
+}
+
+/// Where every input line went. `lines == first_lines + continuation_lines + blank_lines
+/// + rejected_lines` always holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LineCounts {
+    /// Input lines.
+    pub lines: u64,
+    /// First lines of written events (= rows written).
+    pub first_lines: u64,
+    /// Lines after the first of written (Access) events.
+    pub continuation_lines: u64,
+    /// Blank lines outside events.
+    pub blank_lines: u64,
+    /// Lines of rejected events.
+    pub rejected_lines: u64,
+    /// Rejected events.
+    pub rejected_events: u64,
+    /// Rows per table, in [`LogType::ALL`] order.
+    pub rows: [u64; 6],
+}
+
+impl LineCounts {
+    /// Adds another count to this one.
+    pub fn add(&mut self, o: &LineCounts) {
+        self.lines += o.lines;
+        self.first_lines += o.first_lines;
+        self.continuation_lines += o.continuation_lines;
+        self.blank_lines += o.blank_lines;
+        self.rejected_lines += o.rejected_lines;
+        self.rejected_events += o.rejected_events;
+        for (a, b) in self.rows.iter_mut().zip(o.rows) {
+            *a += b;
+        }
+    }
+
+    /// Whether the counts account for every line.
+    pub fn adds_up(&self) -> bool {
+        self.lines == self.first_lines + self.continuation_lines + self.blank_lines + self.rejected_lines
+    }
+}
+
+/// The rows of one table and event hour from one block.
+#[derive(Debug)]
+pub struct HourBatch {
+    /// The table.
+    pub log_type: LogType,
+    /// Hours since the epoch of the rows' `p_event_time`.
+    pub hour: i64,
+    /// The rows, in input order.
+    pub batch: RecordBatch,
+}
+
+/// What parsing one block produced. Line numbers in `rejected` are already absolute.
+#[derive(Debug, Default)]
+pub struct BlockOutput {
+    /// Batches by table and hour.
+    pub batches: Vec<HourBatch>,
+    /// Rejected events, in input order.
+    pub rejected: Vec<RejectedEvent>,
+    /// Line accounting.
+    pub counts: LineCounts,
+}
+
+/// A piece of input: a block of whole events, or an over-long event already skipped.
+#[derive(Debug)]
+enum Chunk {
+    Block { offset: u64, data: Vec<u8> },
+    TooLong { offset: u64, lines: u64, bytes: u64, raw: Vec<u8> },
+}
+
+/// Cuts a byte stream into [`Chunk`]s at event boundaries.
+struct Framer<R> {
+    input: R,
+    buf: Vec<u8>,
+    offset: u64,
+    eof: bool,
+    block_bytes: usize,
+    max_event_bytes: usize,
+}
+
+impl<R: Read> Framer<R> {
+    /// Reads until `buf` holds at least `want` bytes or the input ends.
+    fn fill(&mut self, want: usize) -> std::io::Result<()> {
+        while !self.eof && self.buf.len() < want {
+            let start = self.buf.len();
+            let step = (want - start).max(64 << 10);
+            self.buf.resize(start + step, 0);
+            match self.input.read(&mut self.buf[start..]) {
+                Ok(0) => {
+                    self.buf.truncate(start);
+                    self.eof = true;
+                }
+                Ok(n) => self.buf.truncate(start + n),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => self.buf.truncate(start),
+                Err(e) => {
+                    self.buf.truncate(start);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `p` starts an event: a line start followed by a timestamp. Needs 16 bytes
+    /// after `p` (or the end of the input) to tell.
+    fn starts_event(&self, p: usize) -> bool {
+        p > 0 && self.buf[p - 1] == b'\n' && is_event_start(&self.buf[p..])
+    }
+
+    fn take(&mut self, n: usize) -> Chunk {
+        let rest = self.buf.split_off(n);
+        let data = std::mem::replace(&mut self.buf, rest);
+        let offset = self.offset;
+        self.offset += n as u64;
+        Chunk::Block { offset, data }
+    }
+
+    fn next_chunk(&mut self) -> std::io::Result<Option<Chunk>> {
+        let limit = self.block_bytes + self.max_event_bytes;
+        self.fill(self.block_bytes + 16)?;
+        if self.buf.is_empty() {
+            return Ok(None);
+        }
+        if self.eof && self.buf.len() <= self.block_bytes + 16 {
+            let n = self.buf.len();
+            return Ok(Some(self.take(n)));
+        }
+        // The last event start at or before the target size...
+        let target = self.block_bytes.min(self.buf.len().saturating_sub(16));
+        let back = memchr::memrchr_iter(b'\n', &self.buf[..target]).map(|n| n + 1).find(|&p| self.starts_event(p));
+        if let Some(p) = back {
+            return Ok(Some(self.take(p)));
+        }
+        // ...else the first one after it, reading on up to the event size limit.
+        let mut from = 0;
+        loop {
+            let scan_end = self.buf.len().saturating_sub(16).max(from);
+            let found = memchr::memchr_iter(b'\n', &self.buf[from..scan_end]).map(|n| from + n + 1).find(|&p| self.starts_event(p));
+            if let Some(p) = found {
+                return Ok(Some(self.take(p)));
+            }
+            if self.eof {
+                let n = self.buf.len();
+                return Ok(Some(self.take(n)));
+            }
+            if self.buf.len() >= limit {
+                break;
+            }
+            from = scan_end;
+            self.fill(self.buf.len() + self.block_bytes)?;
+        }
+        // No event starts within the limit. Lines that belong to no Access event can be
+        // cut anywhere at a line end; an Access event or a single line this long is skipped.
+        if !self.starts_access_event() {
+            if let Some(n) = memchr::memrchr(b'\n', &self.buf) {
+                return Ok(Some(self.take(n + 1)));
+            }
+        }
+        self.skip_too_long()
+    }
+
+    fn starts_access_event(&self) -> bool {
+        let line_end = memchr::memchr(b'\n', &self.buf).unwrap_or(self.buf.len());
+        let first = String::from_utf8_lossy(&self.buf[..line_end.min(4096)]);
+        header(&first).is_some_and(|h| LogType::classify(h.rest) == Some(LogType::Access))
+    }
+
+    /// Skips the event at the start of the buffer, which is longer than the limit: up to the
+    /// next event start for an Access event, else to the end of the line.
+    fn skip_too_long(&mut self) -> std::io::Result<Option<Chunk>> {
+        let access = self.starts_access_event();
+        let offset = self.offset;
+        let raw = self.buf[..REJECTED_RAW_BYTES.min(self.buf.len())].to_vec();
+        let (mut lines, mut bytes, mut newline_at_end) = (0u64, 0u64, false);
+        loop {
+            let scan_end = if self.eof { self.buf.len() } else { self.buf.len().saturating_sub(16) };
+            let end = if access {
+                memchr::memchr_iter(b'\n', &self.buf[..scan_end]).map(|n| n + 1).find(|&p| self.starts_event(p))
+            } else {
+                memchr::memchr(b'\n', &self.buf[..scan_end]).map(|n| n + 1)
+            };
+            let cut = end.unwrap_or(scan_end);
+            lines += memchr::memchr_iter(b'\n', &self.buf[..cut]).count() as u64;
+            bytes += cut as u64;
+            if cut > 0 {
+                newline_at_end = self.buf[cut - 1] == b'\n';
+            }
+            self.buf.drain(..cut);
+            self.offset += cut as u64;
+            if end.is_some() || (self.eof && self.buf.is_empty()) {
+                if !newline_at_end {
+                    lines += 1; // the input's last line, without a newline
+                }
+                return Ok(Some(Chunk::TooLong { offset, lines, bytes, raw }));
+            }
+            self.fill(self.buf.len() + self.block_bytes)?;
+        }
+    }
+}
+
+/// Options of a parsing run that are not about the input.
+#[derive(Clone, Copy, Debug)]
+pub struct PipelineOptions {
+    /// Parser threads.
+    pub threads: usize,
+    /// Target block size.
+    pub block_bytes: usize,
+}
+
+impl Default for PipelineOptions {
+    fn default() -> Self {
+        PipelineOptions {
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            block_bytes: DEFAULT_BLOCK_BYTES,
+        }
+    }
+}
+
+/// Parses `input` with `ctx`, calling `sink` with each block's output in input order.
+/// At most a fixed number of blocks are in flight, so memory does not grow with the input.
+pub fn run<R, F>(input: R, ctx: &ParseContext, opts: PipelineOptions, input_name: &str, mut sink: F) -> Result<LineCounts, Error>
+where
+    R: Read + Send,
+    F: FnMut(BlockOutput) -> Result<(), Error>,
+{
+    let threads = opts.threads.max(1);
+    let in_flight = threads * 2 + 1;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("jwas-parse-{i}"))
+        .build()
+        .map_err(|e| Error::Worker(e.to_string()))?;
+    let ctx = Arc::new(ctx.clone());
+    let (token_tx, token_rx) = sync_channel::<()>(in_flight);
+    for _ in 0..in_flight {
+        let _ = token_tx.send(());
+    }
+    let (result_tx, result_rx) = sync_channel::<(u64, Result<BlockOutput, Error>)>(in_flight);
+    let mut framer = Framer {
+        input,
+        buf: Vec::new(),
+        offset: 0,
+        eof: false,
+        block_bytes: opts.block_bytes.max(64),
+        max_event_bytes: ctx.max_event_bytes.max(16),
+    };
+    let mut total = LineCounts::default();
+    std::thread::scope(|scope| -> Result<(), Error> {
+        let (framer, pool, ctx) = (&mut framer, &pool, &ctx);
+        let reader = scope.spawn(move || read_blocks(framer, pool, ctx, &token_rx, result_tx, input_name));
+        let mut pending = std::collections::BTreeMap::new();
+        let mut next = 0u64;
+        let mut failure = None;
+        for (seq, out) in result_rx.iter() {
+            pending.insert(seq, out);
+            while let Some(out) = pending.remove(&next) {
+                next += 1;
+                let step = out.and_then(|mut out| {
+                    absolute_lines(&mut out, &mut total);
+                    sink(out)
+                });
+                if let Err(e) = step {
+                    failure.get_or_insert(e);
+                }
+                let _ = token_tx.send(());
+            }
+            if failure.is_some() {
+                break;
+            }
+        }
+        drop(result_rx);
+        drop(token_tx);
+        let read = reader.join().map_err(|_| Error::Worker("the reader thread panicked".into()))?;
+        match failure {
+            Some(e) => Err(e),
+            None => read,
+        }
+    })?;
+    Ok(total)
+}
+
+/// Rejected line numbers are block-relative until the block's place is known.
+fn absolute_lines(out: &mut BlockOutput, total: &mut LineCounts) {
+    for r in &mut out.rejected {
+        r.line += total.lines;
+    }
+    total.add(&out.counts);
+}
+
+fn read_blocks<R: Read>(
+    framer: &mut Framer<R>,
+    pool: &rayon::ThreadPool,
+    ctx: &Arc<ParseContext>,
+    tokens: &Receiver<()>,
+    results: SyncSender<(u64, Result<BlockOutput, Error>)>,
+    input_name: &str,
+) -> Result<(), Error> {
+    let mut seq = 0;
+    loop {
+        if tokens.recv().is_err() {
+            return Ok(()); // the consumer stopped
+        }
+        let chunk = match framer.next_chunk() {
+            Ok(Some(c)) => c,
+            Ok(None) => return Ok(()),
+            Err(source) => return Err(Error::Read { input: input_name.to_owned(), source }),
+        };
+        let (ctx, results) = (Arc::clone(ctx), results.clone());
+        let s = seq;
+        pool.spawn(move || {
+            let out = match chunk {
+                Chunk::Block { offset, data } => parse_block(&data, offset, &ctx),
+                Chunk::TooLong { offset, lines, bytes, raw } => Ok(too_long(offset, lines, bytes, &raw, &ctx)),
+            };
+            let _ = results.send((s, out));
+        });
+        seq += 1;
+    }
+}
+
+fn too_long(offset: u64, lines: u64, bytes: u64, raw: &[u8], ctx: &ParseContext) -> BlockOutput {
+    let mut out = BlockOutput::default();
+    let raw = String::from_utf8_lossy(raw);
+    let raw = clip(raw.trim_end_matches(['\n', '\r']), REJECTED_RAW_BYTES);
+    out.rejected.push(RejectedEvent {
+        line: 1,
+        byte_offset: offset,
+        reason: format!("event longer than {} bytes ({bytes} bytes)", ctx.max_event_bytes),
+        raw: raw.to_owned(),
+    });
+    out.counts = LineCounts { lines, rejected_lines: lines, rejected_events: 1, ..Default::default() };
+    out
+}
+
+/// Tables being built for one block, by (table, hour).
+struct Builders {
+    tables: Vec<(LogType, i64, TableBuilder)>,
+}
+
+impl Builders {
+    fn get(&mut self, t: LogType, hour: i64) -> &mut TableBuilder {
+        let i = match self.tables.iter().position(|(lt, h, _)| *lt == t && *h == hour) {
+            Some(i) => i,
+            None => {
+                self.tables.push((t, hour, TableBuilder::new(t)));
+                self.tables.len() - 1
+            }
+        };
+        &mut self.tables[i].2
+    }
+}
+
+/// Lines of a block: `(start, end)` byte ranges without the newline.
+fn line_ranges(data: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut start = 0;
+    let mut ends = memchr::memchr_iter(b'\n', data);
+    std::iter::from_fn(move || {
+        if start >= data.len() {
+            return None;
+        }
+        let end = ends.next().unwrap_or(data.len());
+        let range = (start, end);
+        start = end + 1;
+        Some(range)
+    })
+}
+
+fn is_blank(line: &[u8]) -> bool {
+    line.is_empty() || line == b"\r"
+}
+
+/// Parses one block of whole events.
+pub fn parse_block(data: &[u8], offset: u64, ctx: &ParseContext) -> Result<BlockOutput, Error> {
+    let mut out = BlockOutput::default();
+    let mut builders = Builders { tables: Vec::new() };
+    let mut ind = Indicators::default();
+    let mut lines = line_ranges(data).peekable();
+    let mut line_no = 0u64;
+    while let Some((start, end)) = lines.next() {
+        line_no += 1;
+        let first_line_no = line_no;
+        let line = &data[start..end];
+        if is_blank(line) {
+            out.counts.blank_lines += 1;
+            continue;
+        }
+        if !is_event_start(line) {
+            out.counts.rejected_lines += 1;
+            reject(&mut out, first_line_no, offset + start as u64, "line does not start with a timestamp (Mmm dd HH:MM:SS)".into(), line);
+            continue;
+        }
+        // An Access event takes the lines up to the next event start.
+        let text_line = String::from_utf8_lossy(line);
+        let access = header(&text_line).is_some_and(|h| LogType::classify(h.rest) == Some(LogType::Access));
+        let mut event_end = end;
+        let mut event_lines = 1;
+        if access {
+            while let Some(&(s, e)) = lines.peek() {
+                if is_event_start(&data[s..e]) {
+                    break;
+                }
+                lines.next();
+                event_end = e;
+                event_lines += 1;
+            }
+        }
+        line_no += event_lines - 1;
+        let raw = &data[start..event_end];
+        let event_offset = offset + start as u64;
+        match event(raw, event_offset, ctx, &mut builders, &mut ind)? {
+            Ok(()) => {
+                out.counts.first_lines += 1;
+                out.counts.continuation_lines += event_lines - 1;
+            }
+            Err(reason) => {
+                out.counts.rejected_lines += event_lines;
+                reject(&mut out, first_line_no, event_offset, reason, raw);
+            }
+        }
+    }
+    out.counts.lines = line_no;
+    out.counts.rejected_events = out.rejected.len() as u64;
+    for (t, hour, mut b) in builders.tables {
+        out.counts.rows[t.index()] += b.len() as u64;
+        let batch = b.finish().map_err(|source| Error::Arrow { table: t.table(), source })?;
+        out.batches.push(HourBatch { log_type: t, hour, batch });
+    }
+    Ok(out)
+}
+
+fn reject(out: &mut BlockOutput, line: u64, byte_offset: u64, reason: String, raw: &[u8]) {
+    let raw = &raw[..raw.len().min(REJECTED_RAW_BYTES + 4)];
+    let text = String::from_utf8_lossy(raw);
+    let text = clip(text.trim_end_matches(['\n', '\r']), REJECTED_RAW_BYTES);
+    out.rejected.push(RejectedEvent { line, byte_offset, reason, raw: text.to_owned() });
+}
+
+/// Parses one event and appends it; the inner `Err` is a rejection reason.
+fn event(raw: &[u8], offset: u64, ctx: &ParseContext, builders: &mut Builders, ind: &mut Indicators) -> Result<Result<(), String>, Error> {
+    if raw.len() > ctx.max_event_bytes {
+        return Ok(Err(format!("event longer than {} bytes ({} bytes)", ctx.max_event_bytes, raw.len())));
+    }
+    let text: Cow<'_, str> = String::from_utf8_lossy(raw);
+    let text = text.strip_suffix('\r').unwrap_or(&text);
+    let Some(h) = header(text) else {
+        return Ok(Err("malformed line start: expected 'Mmm dd HH:MM:SS hostname '".into()));
+    };
+    let Some(t) = LogType::classify(h.rest) else {
+        return Ok(Err(format!("unknown log type: no known tag after the hostname in '{}'", clip(grammar::common::first_line(h.rest), 40))));
+    };
+    if let Some(fixed) = ctx.log_type {
+        if fixed != t {
+            return Ok(Err(format!("event of type {t}, not {fixed} (--log-type {})", fixed.short_name())));
+        }
+    }
+    let Ok(time) = ctx.reference.resolve(h.time) else {
+        let ts = &text[..text.len() - h.rest.len() - h.hostname.len() - 1];
+        return Ok(Err(format!("impossible date '{}'", ts.trim_end())));
+    };
+    let parsed = match t {
+        LogType::Access => grammar::access::parse(h.rest).map(Event::Access),
+        LogType::Audit => grammar::audit::parse(h.rest).map(Event::Audit),
+        LogType::Firewall => grammar::firewall::parse(h.rest).map(Event::Firewall),
+        LogType::Mws => grammar::mws::parse(h.rest).map(Event::Mws),
+        LogType::Postgres => grammar::postgres::parse(h.rest).map(Event::Postgres),
+        LogType::Security => grammar::security::parse(h.rest).map(Event::Security),
+    };
+    let ev = match parsed {
+        Ok(ev) => ev,
+        Err(r) => return Ok(Err(format!("{t}: {r}"))),
+    };
+    let row_id = ctx.row_id.at(offset);
+    let std = Standard {
+        row_id: std::str::from_utf8(&row_id).unwrap_or_default(),
+        event_time: time,
+        parse_time: ctx.parse_time,
+        source_id: ctx.source_id.as_deref(),
+        source_label: ctx.source_label.as_deref(),
+        source_object: &ctx.source_object,
+    };
+    let table = builders.get(t, time.div_euclid(HOUR_MS));
+    append_event(table, h.hostname, &ev, &std, ind);
+    Ok(Ok(()))
+}

@@ -7,7 +7,7 @@ pub mod render;
 mod tables;
 
 pub use builder::{Row, TableBuilder};
-pub use tables::{append_event, Event};
+pub use tables::{append_event, Event, Standard};
 
 use crate::logtype::LogType;
 use crate::standard::IndicatorKind;

@@ -195,8 +195,8 @@ mod tests {
         let e = parse(r#"[INFO][mws-security-alert][traffic-info] MKS_Category="New Profile" MKS_ProfileId="3811" MKS_ProfileName="Brett 8356" MKS_PubKey="el4urlypSXuRHOM3IoLT""#).unwrap();
         assert_eq!((e.profile_id, e.pubkey), (c("3811"), c("el4urlypSXuRHOM3IoLT")));
         let e = parse(r#"[INFO][mws-security-alert][auto-response] MKS_Category="New Counter Response" MKS_ResponseCode="BL" MKS_ResponseName="Block User" MKS_ProfileId="3811" MKS_ProfileName="Brett 8356" MKS_ResponseCreated="2014-10-13 16:33:54.0" MKS_ResponseDelayed="2014-10-13 16:33:54.123456" MKS_ResponseExpires="null" MKS_ResponseConfig="<config />" MKS_SilentRunning="true""#).unwrap();
-        assert_eq!(e.created_date, Some(1_413_217_634_000));
-        assert_eq!(e.delay_date, Some(1_413_217_634_123));
+        assert_eq!(e.created_date, Some(1_413_218_034_000));
+        assert_eq!(e.delay_date, Some(1_413_218_034_123));
         assert_eq!(e.expiration_date, None);
         assert_eq!(e.response_config, c("<config />"));
         assert_eq!(e.silent_running, Some(true));

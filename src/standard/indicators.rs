@@ -183,7 +183,9 @@ impl Indicators {
             }
             let run = &text[start..i];
             let candidate = run.trim_end_matches(['.', ':']);
-            if candidate.len() >= 2 && candidate.bytes().any(|c| c == b'.' || c == b':') {
+            // An address followed by `%` has a zone id: not an indicator.
+            let zoned = b.get(i) == Some(&b'%');
+            if !zoned && candidate.len() >= 2 && candidate.bytes().any(|c| c == b'.' || c == b':') {
                 self.ip(candidate);
             }
             self.hashes_in_run(b, start, i);

@@ -1,0 +1,92 @@
+//! Where output objects go. An object appears whole or not at all: a local file is written
+//! under a hidden temporary name and renamed when committed.
+
+use crate::error::Error;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// An object being written; nothing is visible until [`ObjectWriter::commit`].
+pub trait ObjectWriter: Write + Send {
+    /// Makes the object visible, whole.
+    fn commit(self: Box<Self>) -> Result<(), Error>;
+}
+
+/// A place output objects are written to, by key (`/`-separated).
+pub trait Store: Send + Sync {
+    /// Starts writing the object at `key`, replacing any object there when committed.
+    fn create(&self, key: &str) -> Result<Box<dyn ObjectWriter>, Error>;
+    /// The object's location, for messages (a path or an `s3://` URI).
+    fn location(&self, key: &str) -> String;
+}
+
+/// A local directory.
+#[derive(Clone, Debug)]
+pub struct LocalStore {
+    root: PathBuf,
+}
+
+impl LocalStore {
+    /// Objects under `root`.
+    pub fn new(root: impl Into<PathBuf>) -> LocalStore {
+        LocalStore { root: root.into() }
+    }
+
+    /// The directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+}
+
+struct LocalObject {
+    file: Option<BufWriter<File>>,
+    tmp: PathBuf,
+    path: PathBuf,
+}
+
+impl Write for LocalObject {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match &mut self.file {
+            Some(f) => f.write(buf),
+            None => Err(std::io::Error::other("object already committed")),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.as_mut().map_or(Ok(()), |f| f.flush())
+    }
+}
+
+impl ObjectWriter for LocalObject {
+    fn commit(mut self: Box<Self>) -> Result<(), Error> {
+        let wrap = |source| Error::Write { path: self.path.clone(), source };
+        let Some(file) = self.file.take() else { return Ok(()) };
+        let file = file.into_inner().map_err(|e| wrap(e.into_error()))?;
+        file.sync_data().map_err(wrap)?;
+        drop(file);
+        std::fs::rename(&self.tmp, &self.path).map_err(wrap)
+    }
+}
+
+impl Drop for LocalObject {
+    fn drop(&mut self) {
+        // Not committed (an error or a panic): leave nothing half-written behind.
+        let _ = std::fs::remove_file(&self.tmp);
+    }
+}
+
+impl Store for LocalStore {
+    fn create(&self, key: &str) -> Result<Box<dyn ObjectWriter>, Error> {
+        let path = self.root.join(key);
+        let wrap = |source| Error::Write { path: path.clone(), source };
+        let dir = path.parent().unwrap_or(&self.root);
+        std::fs::create_dir_all(dir).map_err(wrap)?;
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("object");
+        let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+        let file = File::create(&tmp).map_err(wrap)?;
+        Ok(Box::new(LocalObject { file: Some(BufWriter::with_capacity(1 << 20, file)), tmp, path }))
+    }
+
+    fn location(&self, key: &str) -> String {
+        self.root.join(key).display().to_string()
+    }
+}
