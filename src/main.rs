@@ -56,8 +56,8 @@ struct ParseArgs {
     #[arg(long, value_enum, default_value = "parquet")]
     format: FormatArg,
     /// auto routes each event by its tag; a fixed type rejects events of other types.
-    #[arg(long, default_value = "auto", value_parser = parse_log_type)]
-    log_type: Option<LogType>,
+    #[arg(long, default_value = "auto", value_parser = parse_log_type_choice)]
+    log_type: LogTypeChoice,
     /// Reference time for year inference (RFC 3339); default: each file's mtime.
     #[arg(long, value_parser = parse_time)]
     reference_time: Option<DateTime<Utc>>,
@@ -107,13 +107,20 @@ struct SchemaArgs {
     location: String,
 }
 
-fn parse_log_type(s: &str) -> Result<Option<LogType>, String> {
+/// `auto` (`None`) or a fixed log type.
+#[derive(Clone, Copy)]
+struct LogTypeChoice(Option<LogType>);
+
+fn parse_log_type_choice(s: &str) -> Result<LogTypeChoice, String> {
     if s.eq_ignore_ascii_case("auto") {
-        return Ok(None);
+        return Ok(LogTypeChoice(None));
     }
+    parse_log_type(s).map(|t| LogTypeChoice(Some(t)))
+}
+
+fn parse_log_type(s: &str) -> Result<LogType, String> {
     LogType::from_name(s)
-        .map(Some)
-        .ok_or_else(|| "expected auto, access, audit, firewall, mws, postgres or security".to_owned())
+        .ok_or_else(|| "expected access, audit, firewall, mws, postgres or security".to_owned())
 }
 
 fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
@@ -177,7 +184,7 @@ fn parse(args: ParseArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(2));
     }
     let opts = JobOptions {
-        log_type: args.log_type,
+        log_type: args.log_type.0,
         reference_time: args.reference_time,
         source_id: args.source_id,
         source_label: args.source_label,
