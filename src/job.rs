@@ -4,7 +4,9 @@
 use crate::error::Error;
 use crate::logtype::LogType;
 use crate::pipeline::{self, BlockOutput, LineCounts, ParseContext, PipelineOptions};
-use crate::sink::{ndjson, rejected::write_rejected, ObjectWriter, Store, TableOptions, TableSink, WrittenFile};
+use crate::sink::{
+    ndjson, rejected::write_rejected, ObjectWriter, Store, TableOptions, TableSink, WrittenFile,
+};
 use crate::source::Input;
 use crate::standard::{ReferenceTime, RowId};
 use chrono::{DateTime, Utc};
@@ -79,7 +81,12 @@ pub fn output_name(input: &Input) -> String {
 }
 
 /// Parses one input and writes its rows and rejected events.
-pub fn process(input: &Input, opts: &JobOptions, dest: &mut Destination<'_>, rejected: &mut RejectedTo<'_>) -> Result<InputSummary, Error> {
+pub fn process(
+    input: &Input,
+    opts: &JobOptions,
+    dest: &mut Destination<'_>,
+    rejected: &mut RejectedTo<'_>,
+) -> Result<InputSummary, Error> {
     let name = output_name(input);
     let source_object = input.name();
     let now = Utc::now();
@@ -96,37 +103,52 @@ pub fn process(input: &Input, opts: &JobOptions, dest: &mut Destination<'_>, rej
     };
     let reader = input.open()?;
     let mut tables = match dest {
-        Destination::Store(store) => Some(TableSink::new(Arc::clone(store), opts.tables, name.clone())),
+        Destination::Store(store) => {
+            Some(TableSink::new(Arc::clone(store), opts.tables, name.clone()))
+        }
         Destination::Stream(_) => None,
     };
     let rejected_key = format!("_rejected/{name}.ndjson");
     let mut rejected_object: Option<Box<dyn ObjectWriter>> = None;
-    let counts = pipeline::run(reader, &ctx, opts.pipeline, &source_object, |out: BlockOutput| {
-        for hb in &out.batches {
-            match (&mut tables, &mut *dest) {
-                (Some(t), _) => t.write(hb)?,
-                (None, Destination::Stream(w)) => ndjson::write_batch(*w, &hb.batch)
-                    .map_err(|source| Error::Write { path: "-".into(), source })?,
-                (None, Destination::Store(_)) => {}
-            }
-        }
-        for r in &out.rejected {
-            let (w, path): (&mut dyn Write, &str) = match rejected {
-                RejectedTo::Stream(w) => (*w, "-"),
-                RejectedTo::Store(store) => {
-                    if rejected_object.is_none() {
-                        rejected_object = Some(store.create(&rejected_key)?);
+    let counts = pipeline::run(
+        reader,
+        &ctx,
+        opts.pipeline,
+        &source_object,
+        |out: BlockOutput| {
+            for hb in &out.batches {
+                match (&mut tables, &mut *dest) {
+                    (Some(t), _) => t.write(hb)?,
+                    (None, Destination::Stream(w)) => {
+                        ndjson::write_batch(*w, &hb.batch).map_err(|source| Error::Write {
+                            path: "-".into(),
+                            source,
+                        })?
                     }
-                    match rejected_object.as_mut() {
-                        Some(o) => (o.as_mut(), rejected_key.as_str()),
-                        None => continue,
-                    }
+                    (None, Destination::Store(_)) => {}
                 }
-            };
-            write_rejected(w, &source_object, r).map_err(|source| Error::Write { path: path.into(), source })?;
-        }
-        Ok(())
-    })?;
+            }
+            for r in &out.rejected {
+                let (w, path): (&mut dyn Write, &str) = match rejected {
+                    RejectedTo::Stream(w) => (*w, "-"),
+                    RejectedTo::Store(store) => {
+                        if rejected_object.is_none() {
+                            rejected_object = Some(store.create(&rejected_key)?);
+                        }
+                        match rejected_object.as_mut() {
+                            Some(o) => (o.as_mut(), rejected_key.as_str()),
+                            None => continue,
+                        }
+                    }
+                };
+                write_rejected(w, &source_object, r).map_err(|source| Error::Write {
+                    path: path.into(),
+                    source,
+                })?;
+            }
+            Ok(())
+        },
+    )?;
     let files = match tables {
         Some(t) => t.finish()?,
         None => Vec::new(),
@@ -138,5 +160,10 @@ pub fn process(input: &Input, opts: &JobOptions, dest: &mut Destination<'_>, rej
         }
         _ => None,
     };
-    Ok(InputSummary { input: source_object, counts, files, rejected_file })
+    Ok(InputSummary {
+        input: source_object,
+        counts,
+        files,
+        rejected_file,
+    })
 }

@@ -133,15 +133,30 @@ mod tests {
     #[test]
     fn classifies_by_tag() {
         let cases: &[(&str, Option<LogType>)] = &[
-            ("[INFO][mws-access][se-request-6] key:x", Some(LogType::Access)),
-            ("[mws-audit][INFO] [mykonos] [] Logged in", Some(LogType::Audit)),
+            (
+                "[INFO][mws-access][se-request-6] key:x",
+                Some(LogType::Access),
+            ),
+            (
+                "[mws-audit][INFO] [mykonos] [] Logged in",
+                Some(LogType::Audit),
+            ),
             ("kernel: IPTABLES Dropped: IN=eth0", Some(LogType::Firewall)),
-            ("kernel: [ 12.5] IPTABLES Dropped: IN=eth0", Some(LogType::Firewall)),
+            (
+                "kernel: [ 12.5] IPTABLES Dropped: IN=eth0",
+                Some(LogType::Firewall),
+            ),
             ("kernel: usb 1-1: new device", None),
             ("postgres[7694]: [10-1] 42701", Some(LogType::Postgres)),
-            ("[INFO][mws-security-alert][traffic-info] MKS_Category=\"x\"", Some(LogType::Security)),
+            (
+                "[INFO][mws-security-alert][traffic-info] MKS_Category=\"x\"",
+                Some(LogType::Security),
+            ),
             ("[mws-ui]: spawned uWSGI worker", Some(LogType::Mws)),
-            ("[INFO][mws-security-engine] Server startup", Some(LogType::Mws)),
+            (
+                "[INFO][mws-security-engine] Server startup",
+                Some(LogType::Mws),
+            ),
             ("sshd[12]: Accepted", None),
             ("[INFO] no service", None),
             ("[] empty", None),

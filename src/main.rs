@@ -15,7 +15,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 #[derive(Parser)]
-#[command(name = "jwas", version, about = "Juniper WebApp Secure logs to Panther-style Parquet tables")]
+#[command(
+    name = "jwas",
+    version,
+    about = "Juniper WebApp Secure logs to Panther-style Parquet tables"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -169,7 +173,11 @@ fn schema(args: SchemaArgs) -> Result<()> {
             SchemaFormat::Athena => render::athena(t, &args.location),
         };
         if i > 0 {
-            let sep = if matches!(args.format, SchemaFormat::Yaml) { "---\n" } else { "\n" };
+            let sep = if matches!(args.format, SchemaFormat::Yaml) {
+                "---\n"
+            } else {
+                "\n"
+            };
             out.write_all(sep.as_bytes())?;
         }
         out.write_all(text.as_bytes())?;
@@ -190,7 +198,9 @@ fn parse(args: ParseArgs) -> Result<ExitCode> {
         source_label: args.source_label,
         max_event_bytes: args.max_event_bytes,
         pipeline: PipelineOptions {
-            threads: args.threads.unwrap_or_else(|| PipelineOptions::default().threads),
+            threads: args
+                .threads
+                .unwrap_or_else(|| PipelineOptions::default().threads),
             block_bytes: DEFAULT_BLOCK_BYTES,
         },
         tables: TableOptions {
@@ -220,17 +230,27 @@ fn parse(args: ParseArgs) -> Result<ExitCode> {
         )),
         None => None,
     };
-    let mut dest = if to_stdout { Destination::Stream(&mut stdout_lock) } else { Destination::Store(Arc::clone(&store)) };
+    let mut dest = if to_stdout {
+        Destination::Stream(&mut stdout_lock)
+    } else {
+        Destination::Store(Arc::clone(&store))
+    };
     let mut rejected = match (&mut rejected_file, to_stdout) {
         (Some(f), _) => RejectedTo::Stream(f),
         (None, true) => RejectedTo::Stream(&mut stderr),
         (None, false) => RejectedTo::Store(Arc::clone(&store)),
     };
 
-    let bar = if inputs.len() > 1 { ProgressBar::new(inputs.len() as u64) } else { ProgressBar::new_spinner() };
+    let bar = if inputs.len() > 1 {
+        ProgressBar::new(inputs.len() as u64)
+    } else {
+        ProgressBar::new_spinner()
+    };
     bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {wide_msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {wide_msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let mut summaries = Vec::new();
     let mut failures = 0;
@@ -271,7 +291,12 @@ fn print_summary(summaries: &[InputSummary], out: Option<&str>) -> LineCounts {
     let mut total = LineCounts::default();
     let mut files = 0;
     let mut e = std::io::stderr().lock();
-    let width = summaries.iter().map(|s| s.input.len()).max().unwrap_or(5).clamp(5, 60);
+    let width = summaries
+        .iter()
+        .map(|s| s.input.len())
+        .max()
+        .unwrap_or(5)
+        .clamp(5, 60);
     let _ = writeln!(
         e,
         "{:<width$} {:>10} {:>10} {:>12} {:>8} {:>9} {:>9}",
@@ -284,16 +309,32 @@ fn print_summary(summaries: &[InputSummary], out: Option<&str>) -> LineCounts {
         let _ = writeln!(
             e,
             "{:<width$} {:>10} {:>10} {:>12} {:>8} {:>9} {:>9}",
-            s.input, c.lines, c.first_lines, c.continuation_lines, c.blank_lines, c.rejected_events, c.rejected_lines
+            s.input,
+            c.lines,
+            c.first_lines,
+            c.continuation_lines,
+            c.blank_lines,
+            c.rejected_events,
+            c.rejected_lines
         );
     }
     let c = &total;
     let _ = writeln!(
         e,
         "{:<width$} {:>10} {:>10} {:>12} {:>8} {:>9} {:>9}",
-        "total", c.lines, c.first_lines, c.continuation_lines, c.blank_lines, c.rejected_events, c.rejected_lines
+        "total",
+        c.lines,
+        c.first_lines,
+        c.continuation_lines,
+        c.blank_lines,
+        c.rejected_events,
+        c.rejected_lines
     );
-    let check = if c.adds_up() { "adds up" } else { "DOES NOT ADD UP" };
+    let check = if c.adds_up() {
+        "adds up"
+    } else {
+        "DOES NOT ADD UP"
+    };
     let _ = writeln!(
         e,
         "lines {} = events {} + continuation {} + blank {} + rejected {} ({check})",
@@ -304,7 +345,15 @@ fn print_summary(summaries: &[InputSummary], out: Option<&str>) -> LineCounts {
         .filter(|t| c.rows[t.index()] > 0)
         .map(|t| format!("{} {}", t.table(), c.rows[t.index()]))
         .collect();
-    let _ = writeln!(e, "rows: {}", if rows.is_empty() { "none".to_owned() } else { rows.join(", ") });
+    let _ = writeln!(
+        e,
+        "rows: {}",
+        if rows.is_empty() {
+            "none".to_owned()
+        } else {
+            rows.join(", ")
+        }
+    );
     if let Some(out) = out {
         let _ = writeln!(e, "wrote {files} file(s) under {out}");
         for s in summaries {

@@ -96,7 +96,8 @@ impl LineCounts {
 
     /// Whether the counts account for every line.
     pub fn adds_up(&self) -> bool {
-        self.lines == self.first_lines + self.continuation_lines + self.blank_lines + self.rejected_lines
+        self.lines
+            == self.first_lines + self.continuation_lines + self.blank_lines + self.rejected_lines
     }
 }
 
@@ -125,8 +126,16 @@ pub struct BlockOutput {
 /// A piece of input: a block of whole events, or an over-long event already skipped.
 #[derive(Debug)]
 enum Chunk {
-    Block { offset: u64, data: Vec<u8> },
-    TooLong { offset: u64, lines: u64, bytes: u64, raw: Vec<u8> },
+    Block {
+        offset: u64,
+        data: Vec<u8>,
+    },
+    TooLong {
+        offset: u64,
+        lines: u64,
+        bytes: u64,
+        raw: Vec<u8>,
+    },
 }
 
 /// Cuts a byte stream into [`Chunk`]s at event boundaries.
@@ -188,7 +197,9 @@ impl<R: Read> Framer<R> {
         }
         // The last event start at or before the target size...
         let target = self.block_bytes.min(self.buf.len().saturating_sub(16));
-        let back = memchr::memrchr_iter(b'\n', &self.buf[..target]).map(|n| n + 1).find(|&p| self.starts_event(p));
+        let back = memchr::memrchr_iter(b'\n', &self.buf[..target])
+            .map(|n| n + 1)
+            .find(|&p| self.starts_event(p));
         if let Some(p) = back {
             return Ok(Some(self.take(p)));
         }
@@ -196,7 +207,9 @@ impl<R: Read> Framer<R> {
         let mut from = 0;
         loop {
             let scan_end = self.buf.len().saturating_sub(16).max(from);
-            let found = memchr::memchr_iter(b'\n', &self.buf[from..scan_end]).map(|n| from + n + 1).find(|&p| self.starts_event(p));
+            let found = memchr::memchr_iter(b'\n', &self.buf[from..scan_end])
+                .map(|n| from + n + 1)
+                .find(|&p| self.starts_event(p));
             if let Some(p) = found {
                 return Ok(Some(self.take(p)));
             }
@@ -234,9 +247,15 @@ impl<R: Read> Framer<R> {
         let raw = self.buf[..REJECTED_RAW_BYTES.min(self.buf.len())].to_vec();
         let (mut lines, mut bytes, mut newline_at_end) = (0u64, 0u64, false);
         loop {
-            let scan_end = if self.eof { self.buf.len() } else { self.buf.len().saturating_sub(16) };
+            let scan_end = if self.eof {
+                self.buf.len()
+            } else {
+                self.buf.len().saturating_sub(16)
+            };
             let end = if access {
-                memchr::memchr_iter(b'\n', &self.buf[..scan_end]).map(|n| n + 1).find(|&p| self.starts_event(p))
+                memchr::memchr_iter(b'\n', &self.buf[..scan_end])
+                    .map(|n| n + 1)
+                    .find(|&p| self.starts_event(p))
             } else {
                 memchr::memchr(b'\n', &self.buf[..scan_end]).map(|n| n + 1)
             };
@@ -252,7 +271,12 @@ impl<R: Read> Framer<R> {
                 if !newline_at_end {
                     lines += 1; // the input's last line, without a newline
                 }
-                return Ok(Some(Chunk::TooLong { offset, lines, bytes, raw }));
+                return Ok(Some(Chunk::TooLong {
+                    offset,
+                    lines,
+                    bytes,
+                    raw,
+                }));
             }
             self.fill(self.buf.len() + self.block_bytes)?;
         }
@@ -279,7 +303,13 @@ impl Default for PipelineOptions {
 
 /// Parses `input` with `ctx`, calling `sink` with each block's output in input order.
 /// At most a fixed number of blocks are in flight, so memory does not grow with the input.
-pub fn run<R, F>(input: R, ctx: &ParseContext, opts: PipelineOptions, input_name: &str, mut sink: F) -> Result<LineCounts, Error>
+pub fn run<R, F>(
+    input: R,
+    ctx: &ParseContext,
+    opts: PipelineOptions,
+    input_name: &str,
+    mut sink: F,
+) -> Result<LineCounts, Error>
 where
     R: Read + Send,
     F: FnMut(BlockOutput) -> Result<(), Error>,
@@ -308,7 +338,8 @@ where
     let mut total = LineCounts::default();
     std::thread::scope(|scope| -> Result<(), Error> {
         let (framer, pool, ctx) = (&mut framer, &pool, &ctx);
-        let reader = scope.spawn(move || read_blocks(framer, pool, ctx, &token_rx, result_tx, input_name));
+        let reader =
+            scope.spawn(move || read_blocks(framer, pool, ctx, &token_rx, result_tx, input_name));
         let mut pending = std::collections::BTreeMap::new();
         let mut next = 0u64;
         let mut failure = None;
@@ -331,7 +362,9 @@ where
         }
         drop(result_rx);
         drop(token_tx);
-        let read = reader.join().map_err(|_| Error::Worker("the reader thread panicked".into()))?;
+        let read = reader
+            .join()
+            .map_err(|_| Error::Worker("the reader thread panicked".into()))?;
         match failure {
             Some(e) => Err(e),
             None => read,
@@ -364,14 +397,24 @@ fn read_blocks<R: Read>(
         let chunk = match framer.next_chunk() {
             Ok(Some(c)) => c,
             Ok(None) => return Ok(()),
-            Err(source) => return Err(Error::Read { input: input_name.to_owned(), source }),
+            Err(source) => {
+                return Err(Error::Read {
+                    input: input_name.to_owned(),
+                    source,
+                })
+            }
         };
         let (ctx, results) = (Arc::clone(ctx), results.clone());
         let s = seq;
         pool.spawn(move || {
             let out = match chunk {
                 Chunk::Block { offset, data } => parse_block(&data, offset, &ctx),
-                Chunk::TooLong { offset, lines, bytes, raw } => Ok(too_long(offset, lines, bytes, &raw, &ctx)),
+                Chunk::TooLong {
+                    offset,
+                    lines,
+                    bytes,
+                    raw,
+                } => Ok(too_long(offset, lines, bytes, &raw, &ctx)),
             };
             let _ = results.send((s, out));
         });
@@ -386,10 +429,18 @@ fn too_long(offset: u64, lines: u64, bytes: u64, raw: &[u8], ctx: &ParseContext)
     out.rejected.push(RejectedEvent {
         line: 1,
         byte_offset: offset,
-        reason: format!("event longer than {} bytes ({bytes} bytes)", ctx.max_event_bytes),
+        reason: format!(
+            "event longer than {} bytes ({bytes} bytes)",
+            ctx.max_event_bytes
+        ),
         raw: raw.to_owned(),
     });
-    out.counts = LineCounts { lines, rejected_lines: lines, rejected_events: 1, ..Default::default() };
+    out.counts = LineCounts {
+        lines,
+        rejected_lines: lines,
+        rejected_events: 1,
+        ..Default::default()
+    };
     out
 }
 
@@ -400,7 +451,11 @@ struct Builders {
 
 impl Builders {
     fn get(&mut self, t: LogType, hour: i64) -> &mut TableBuilder {
-        let i = match self.tables.iter().position(|(lt, h, _)| *lt == t && *h == hour) {
+        let i = match self
+            .tables
+            .iter()
+            .position(|(lt, h, _)| *lt == t && *h == hour)
+        {
             Some(i) => i,
             None => {
                 self.tables.push((t, hour, TableBuilder::new(t)));
@@ -447,12 +502,19 @@ pub fn parse_block(data: &[u8], offset: u64, ctx: &ParseContext) -> Result<Block
         }
         if !is_event_start(line) {
             out.counts.rejected_lines += 1;
-            reject(&mut out, first_line_no, offset + start as u64, "line does not start with a timestamp (Mmm dd HH:MM:SS)".into(), line);
+            reject(
+                &mut out,
+                first_line_no,
+                offset + start as u64,
+                "line does not start with a timestamp (Mmm dd HH:MM:SS)".into(),
+                line,
+            );
             continue;
         }
         // An Access event takes the lines up to the next event start.
         let text_line = String::from_utf8_lossy(line);
-        let access = header(&text_line).is_some_and(|h| LogType::classify(h.rest) == Some(LogType::Access));
+        let access =
+            header(&text_line).is_some_and(|h| LogType::classify(h.rest) == Some(LogType::Access));
         let mut event_end = end;
         let mut event_lines = 1;
         if access {
@@ -483,8 +545,15 @@ pub fn parse_block(data: &[u8], offset: u64, ctx: &ParseContext) -> Result<Block
     out.counts.rejected_events = out.rejected.len() as u64;
     for (t, hour, mut b) in builders.tables {
         out.counts.rows[t.index()] += b.len() as u64;
-        let batch = b.finish().map_err(|source| Error::Arrow { table: t.table(), source })?;
-        out.batches.push(HourBatch { log_type: t, hour, batch });
+        let batch = b.finish().map_err(|source| Error::Arrow {
+            table: t.table(),
+            source,
+        })?;
+        out.batches.push(HourBatch {
+            log_type: t,
+            hour,
+            batch,
+        });
     }
     Ok(out)
 }
@@ -493,25 +562,48 @@ fn reject(out: &mut BlockOutput, line: u64, byte_offset: u64, reason: String, ra
     let raw = &raw[..raw.len().min(REJECTED_RAW_BYTES + 4)];
     let text = String::from_utf8_lossy(raw);
     let text = clip(text.trim_end_matches(['\n', '\r']), REJECTED_RAW_BYTES);
-    out.rejected.push(RejectedEvent { line, byte_offset, reason, raw: text.to_owned() });
+    out.rejected.push(RejectedEvent {
+        line,
+        byte_offset,
+        reason,
+        raw: text.to_owned(),
+    });
 }
 
 /// Parses one event and appends it; the inner `Err` is a rejection reason.
-fn event(raw: &[u8], offset: u64, ctx: &ParseContext, builders: &mut Builders, ind: &mut Indicators) -> Result<Result<(), String>, Error> {
+fn event(
+    raw: &[u8],
+    offset: u64,
+    ctx: &ParseContext,
+    builders: &mut Builders,
+    ind: &mut Indicators,
+) -> Result<Result<(), String>, Error> {
     if raw.len() > ctx.max_event_bytes {
-        return Ok(Err(format!("event longer than {} bytes ({} bytes)", ctx.max_event_bytes, raw.len())));
+        return Ok(Err(format!(
+            "event longer than {} bytes ({} bytes)",
+            ctx.max_event_bytes,
+            raw.len()
+        )));
     }
     let text: Cow<'_, str> = String::from_utf8_lossy(raw);
     let text = text.strip_suffix('\r').unwrap_or(&text);
     let Some(h) = header(text) else {
-        return Ok(Err("malformed line start: expected 'Mmm dd HH:MM:SS hostname '".into()));
+        return Ok(Err(
+            "malformed line start: expected 'Mmm dd HH:MM:SS hostname '".into(),
+        ));
     };
     let Some(t) = LogType::classify(h.rest) else {
-        return Ok(Err(format!("unknown log type: no known tag after the hostname in '{}'", clip(grammar::common::first_line(h.rest), 40))));
+        return Ok(Err(format!(
+            "unknown log type: no known tag after the hostname in '{}'",
+            clip(grammar::common::first_line(h.rest), 40)
+        )));
     };
     if let Some(fixed) = ctx.log_type {
         if fixed != t {
-            return Ok(Err(format!("event of type {t}, not {fixed} (--log-type {})", fixed.short_name())));
+            return Ok(Err(format!(
+                "event of type {t}, not {fixed} (--log-type {})",
+                fixed.short_name()
+            )));
         }
     }
     let Ok(time) = ctx.reference.resolve(h.time) else {

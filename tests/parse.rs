@@ -8,7 +8,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use support::*;
 
 fn parse_testdata(out: &TempDir) -> String {
-    let mut args = vec!["parse", "--out", &*Box::leak(out.str().into_boxed_str()), "--reference-time", REFERENCE];
+    let mut args = vec![
+        "parse",
+        "--out",
+        &*Box::leak(out.str().into_boxed_str()),
+        "--reference-time",
+        REFERENCE,
+    ];
     let logs = testdata_logs();
     args.extend(logs.iter().map(String::as_str));
     jwas_ok(&args, 0).1
@@ -22,7 +28,8 @@ fn table_rows(tables: &BTreeMap<String, Vec<RecordBatch>>, table: &str) -> Vec<V
 /// The first row with `col == value` from the per-type files (mixed.log repeats some).
 fn find<'a>(rows: &'a [Value], col: &str, value: Value) -> &'a Value {
     rows.iter()
-        .find(|r| r[col] == value && r["p_source_object"] != "testdata/mixed.log").unwrap_or_else(|| panic!("no row with {col} = {value}"))
+        .find(|r| r[col] == value && r["p_source_object"] != "testdata/mixed.log")
+        .unwrap_or_else(|| panic!("no row with {col} = {value}"))
 }
 
 #[test]
@@ -38,7 +45,11 @@ fn testdata_tables_counts_and_rejects_match_expected() {
             *want_rows.entry(t.clone()).or_default() += n.as_u64().unwrap();
         }
         for r in e["rejected"].as_array().unwrap() {
-            want_rejected.push((format!("testdata/{file}"), r["line"].as_u64().unwrap(), r["raw"].as_str().unwrap().to_owned()));
+            want_rejected.push((
+                format!("testdata/{file}"),
+                r["line"].as_u64().unwrap(),
+                r["raw"].as_str().unwrap().to_owned(),
+            ));
         }
     }
     let tables = read_tables(out.path());
@@ -65,14 +76,24 @@ fn testdata_tables_counts_and_rejects_match_expected() {
     let rejected: Vec<Value> = files(out.path())
         .iter()
         .filter(|f| f.starts_with("_rejected/"))
-        .flat_map(|f| std::fs::read_to_string(out.path().join(f)).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect::<Vec<Value>>())
+        .flat_map(|f| {
+            std::fs::read_to_string(out.path().join(f))
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect::<Vec<Value>>()
+        })
         .collect();
     let mut got_rejected: Vec<_> = rejected
         .iter()
         .map(|r| {
             assert!(!r["reason"].as_str().unwrap().is_empty());
             assert!(r["byte_offset"].is_u64());
-            (r["p_source_object"].as_str().unwrap().to_owned(), r["line"].as_u64().unwrap(), r["raw"].as_str().unwrap().to_owned())
+            (
+                r["p_source_object"].as_str().unwrap().to_owned(),
+                r["line"].as_u64().unwrap(),
+                r["raw"].as_str().unwrap().to_owned(),
+            )
         })
         .collect();
     got_rejected.sort();
@@ -80,7 +101,10 @@ fn testdata_tables_counts_and_rejects_match_expected() {
     assert_eq!(got_rejected, want_rejected);
 
     // The summary accounts for every line.
-    assert!(stderr.contains(&format!("lines {lines} = events")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("lines {lines} = events")),
+        "{stderr}"
+    );
     assert!(stderr.contains("(adds up)"), "{stderr}");
 }
 
@@ -111,14 +135,26 @@ fn vendor_example_values() {
     let r = find(&fw, "ID", json!(51749));
     assert_eq!(r["timestamp"], json!("2024-03-19T18:49:32.000Z"));
     assert_eq!(r["p_event_time"], r["timestamp"]);
-    assert_eq!((&r["DPT"], &r["SPT"], &r["LEN"], &r["TTL"]), (&json!(5000), &json!(51093), &json!(40), &json!(63)));
-    assert_eq!((&r["RST"], &r["SYN"], &r["DF"]), (&json!(true), &json!(false), &json!(true)));
+    assert_eq!(
+        (&r["DPT"], &r["SPT"], &r["LEN"], &r["TTL"]),
+        (&json!(5000), &json!(51093), &json!(40), &json!(63))
+    );
+    assert_eq!(
+        (&r["RST"], &r["SYN"], &r["DF"]),
+        (&json!(true), &json!(false), &json!(true))
+    );
     assert_eq!(r["OUT"], Value::Null);
     assert_eq!(r["tcp_flags"], json!(["RST"]));
     assert_eq!(r["URGP"], json!(0));
     assert_eq!(r["extra"], Value::Null);
-    assert_eq!(r["p_any_mac_addresses"], json!(["00:0c:29:cf:4d:c8", "2c:21:72:c6:99:08"]));
-    assert_eq!(r["p_any_ip_addresses"], json!(["10.10.0.117", "10.20.0.53"]));
+    assert_eq!(
+        r["p_any_mac_addresses"],
+        json!(["00:0c:29:cf:4d:c8", "2c:21:72:c6:99:08"])
+    );
+    assert_eq!(
+        r["p_any_ip_addresses"],
+        json!(["10.10.0.117", "10.20.0.53"])
+    );
     assert_eq!(r["p_any_domain_names"], json!(["myjwas"]));
     assert_eq!(r["p_log_type"], json!("Juniper.Firewall"));
     assert_eq!(r["p_source_object"], json!("testdata/firewall.log"));
@@ -126,28 +162,75 @@ fn vendor_example_values() {
     assert!(r["p_row_id"].as_str().unwrap().len() == 32);
     // Long IPv6 kept as logged in the column, canonical in the indicators.
     let v6 = find(&fw, "SRC", json!("2001:0db8:0000:0000:0000:0000:0000:0001"));
-    assert_eq!(v6["p_any_ip_addresses"], json!(["2001:db8::1", "2001:db8::53"]));
+    assert_eq!(
+        v6["p_any_ip_addresses"],
+        json!(["2001:db8::1", "2001:db8::53"])
+    );
     assert_eq!(v6["extra"]["HOPLIMIT"], json!("64"));
 
     let access = table_rows(&tables, "juniper_access");
-    let r = find(&access, "unique_request_key", json!("12521298-13f1-4019-8e21-c6046cf2dac7"));
-    assert_eq!((&r["type"], &r["stage"]), (&json!("REQUEST"), &json!("POST")));
-    assert_eq!((&r["http_method"], &r["http_target"], &r["http_version"]), (&json!("GET"), &json!("/"), &json!("HTTP/1.1")));
-    assert_eq!(r["http_headers"]["x-forwarded-for"], json!("213.85.244.190, 10.20.1.23"));
+    let r = find(
+        &access,
+        "unique_request_key",
+        json!("12521298-13f1-4019-8e21-c6046cf2dac7"),
+    );
+    assert_eq!(
+        (&r["type"], &r["stage"]),
+        (&json!("REQUEST"), &json!("POST"))
+    );
+    assert_eq!(
+        (&r["http_method"], &r["http_target"], &r["http_version"]),
+        (&json!("GET"), &json!("/"), &json!("HTTP/1.1"))
+    );
+    assert_eq!(
+        r["http_headers"]["x-forwarded-for"],
+        json!("213.85.244.190, 10.20.1.23")
+    );
     assert_eq!(r["http_headers"]["x-myk-appid"], json!("default"));
-    assert_eq!(r["p_any_ip_addresses"], json!(["10.20.0.53", "10.20.1.23", "127.0.0.1", "213.85.244.190"]));
-    assert_eq!(r["p_any_trace_ids"], json!(["12521298-13f1-4019-8e21-c6046cf2dac7"]));
+    assert_eq!(
+        r["p_any_ip_addresses"],
+        json!(["10.20.0.53", "10.20.1.23", "127.0.0.1", "213.85.244.190"])
+    );
+    assert_eq!(
+        r["p_any_trace_ids"],
+        json!(["12521298-13f1-4019-8e21-c6046cf2dac7"])
+    );
     assert_eq!(r["http_body"], Value::Null);
-    let r = find(&access, "unique_request_key", json!("da5a23dd-8367-476e-97ca-d734ab56244d"));
-    assert_eq!(r["p_any_domain_names"], json!(["webappsecure", "zach-vm.jwas.jsec.net"]));
+    let r = find(
+        &access,
+        "unique_request_key",
+        json!("da5a23dd-8367-476e-97ca-d734ab56244d"),
+    );
+    assert_eq!(
+        r["p_any_domain_names"],
+        json!(["webappsecure", "zach-vm.jwas.jsec.net"])
+    );
     assert_eq!(r["http_headers"], Value::Null);
-    assert!(access.iter().any(|r| r["http_status"].is_i64()), "a response status");
+    assert!(
+        access.iter().any(|r| r["http_status"].is_i64()),
+        "a response status"
+    );
     assert!(access.iter().any(|r| r["http_body"].is_string()), "a body");
 
     let audit = table_rows(&tables, "juniper_audit");
-    let r = find(&audit, "message", json!("Deactivate response 1832840420318015488"));
-    assert_eq!((&r["api_key"], &r["username"], &r["login_ip"]), (&json!("ea77722a8516b0d1135abb19b1982852"), &Value::Null, &Value::Null));
-    assert_eq!(r["p_any_md5_hashes"], Value::Null, "an api key is not an MD5");
+    let r = find(
+        &audit,
+        "message",
+        json!("Deactivate response 1832840420318015488"),
+    );
+    assert_eq!(
+        (&r["api_key"], &r["username"], &r["login_ip"]),
+        (
+            &json!("ea77722a8516b0d1135abb19b1982852"),
+            &Value::Null,
+            &Value::Null
+        )
+    );
+    assert_eq!(
+        r["p_any_md5_hashes"],
+        Value::Null,
+        "an api key is not an MD5"
+    );
     assert_eq!(r["timestamp"], json!("2024-01-23T19:16:22.000Z"));
     let r = find(&audit, "login_ip", json!("10.10.0.117"));
     assert_eq!(r["username"], json!("mykonos"));
@@ -156,22 +239,48 @@ fn vendor_example_values() {
     let pg = table_rows(&tables, "juniper_postgres");
     let r = find(&pg, "pid", json!(13931));
     assert_eq!(r["timestamp"], json!("2024-03-04T16:18:00.000Z"));
-    assert_eq!((&r["group_id_major"], &r["group_id_minor"], &r["message_type"]), (&json!(743), &json!(1), &json!("WARNING")));
-    assert!(pg.iter().any(|r| r["timestamp"].as_str().unwrap().starts_with("2024-02-29")), "Feb 29 in a leap year");
+    assert_eq!(
+        (
+            &r["group_id_major"],
+            &r["group_id_minor"],
+            &r["message_type"]
+        ),
+        (&json!(743), &json!(1), &json!("WARNING"))
+    );
+    assert!(
+        pg.iter()
+            .any(|r| r["timestamp"].as_str().unwrap().starts_with("2024-02-29")),
+        "Feb 29 in a leap year"
+    );
 
     let sec = table_rows(&tables, "juniper_security");
     let r = find(&sec, "response_code", json!("BL"));
     assert_eq!(r["expiration_date"], Value::Null);
-    assert!(r["created_date"].as_str().unwrap().starts_with("2014-10-13T16:33:54"));
+    assert!(r["created_date"]
+        .as_str()
+        .unwrap()
+        .starts_with("2014-10-13T16:33:54"));
     assert_eq!(r["silent_running"], json!(true));
     let r = find(&sec, "incident", json!("Apache Configuration Requested"));
-    assert_eq!((&r["severity"], &r["count"], &r["fake_response"]), (&json!(2), &json!(1), &json!(true)));
+    assert_eq!(
+        (&r["severity"], &r["count"], &r["fake_response"]),
+        (&json!(2), &json!(1), &json!(true))
+    );
     assert_eq!(r["p_any_domain_names"], json!(["jwas1", "jwas1.jsec.net"]));
     assert_eq!(r["p_any_ip_addresses"], json!(["10.10.0.117"]));
-    assert!(sec.iter().any(|r| r["user_agent"].as_str().is_some_and(|u| u.contains('"'))), "unescaped quote");
+    assert!(
+        sec.iter()
+            .any(|r| r["user_agent"].as_str().is_some_and(|u| u.contains('"'))),
+        "unescaped quote"
+    );
 
     let mws = table_rows(&tables, "juniper_mws");
-    assert!(mws.iter().any(|r| r["log_message"].as_str().is_some_and(|m| m.contains('\u{FFFD}'))), "invalid UTF-8 replaced");
+    assert!(
+        mws.iter().any(|r| r["log_message"]
+            .as_str()
+            .is_some_and(|m| m.contains('\u{FFFD}'))),
+        "invalid UTF-8 replaced"
+    );
     assert!(mws.iter().any(|r| r["p_any_sha256_hashes"].is_array()));
     assert!(mws.iter().any(|r| r["p_any_sha1_hashes"].is_array()));
 }
@@ -183,7 +292,11 @@ fn same_input_twice_gives_same_files_and_row_ids() {
     parse_testdata(&b);
     assert_eq!(files(a.path()), files(b.path()));
     let ids = |d: &TempDir| -> Vec<Value> {
-        read_tables(d.path()).values().flat_map(|b| as_json(b)).map(|r| r["p_row_id"].clone()).collect()
+        read_tables(d.path())
+            .values()
+            .flat_map(|b| as_json(b))
+            .map(|r| r["p_row_id"].clone())
+            .collect()
     };
     let (ia, ib) = (ids(&a), ids(&b));
     assert_eq!(ia, ib);
@@ -198,14 +311,43 @@ fn same_input_twice_gives_same_files_and_row_ids() {
 fn ndjson_on_stdout_has_the_parquet_values() {
     let out = TempDir::new("ndjson");
     let o = out.str();
-    jwas_ok(&["parse", "--out", &o, "--reference-time", REFERENCE, "testdata/access.log"], 0);
-    let (stdout, _) = jwas_ok(&["parse", "--format", "ndjson", "--out", "-", "--reference-time", REFERENCE, "testdata/access.log"], 0);
+    jwas_ok(
+        &[
+            "parse",
+            "--out",
+            &o,
+            "--reference-time",
+            REFERENCE,
+            "testdata/access.log",
+        ],
+        0,
+    );
+    let (stdout, _) = jwas_ok(
+        &[
+            "parse",
+            "--format",
+            "ndjson",
+            "--out",
+            "-",
+            "--reference-time",
+            REFERENCE,
+            "testdata/access.log",
+        ],
+        0,
+    );
     let strip = |mut v: Value| {
         v.as_object_mut().unwrap().remove("p_parse_time");
         v
     };
-    let ndjson: Vec<Value> = stdout.lines().map(|l| strip(serde_json::from_str(l).unwrap())).collect();
-    let parquet: Vec<Value> = read_tables(out.path()).values().flat_map(|b| as_json(b)).map(strip).collect();
+    let ndjson: Vec<Value> = stdout
+        .lines()
+        .map(|l| strip(serde_json::from_str(l).unwrap()))
+        .collect();
+    let parquet: Vec<Value> = read_tables(out.path())
+        .values()
+        .flat_map(|b| as_json(b))
+        .map(strip)
+        .collect();
     let key = |v: &Value| v["p_row_id"].as_str().unwrap().to_owned();
     let a: BTreeMap<_, _> = ndjson.into_iter().map(|v| (key(&v), v)).collect();
     let b: BTreeMap<_, _> = parquet.into_iter().map(|v| (key(&v), v)).collect();
@@ -215,27 +357,100 @@ fn ndjson_on_stdout_has_the_parquet_values() {
 
 #[test]
 fn fixed_log_type_rejects_other_types_with_their_type() {
-    let (_, stderr) = jwas_ok(&["parse", "--format", "ndjson", "--out", "-", "--log-type", "audit", "--reference-time", REFERENCE, "testdata/firewall.log"], 0);
-    let rejected: Vec<Value> = stderr.lines().filter(|l| l.starts_with('{')).map(|l| serde_json::from_str(l).unwrap()).collect();
+    let (_, stderr) = jwas_ok(
+        &[
+            "parse",
+            "--format",
+            "ndjson",
+            "--out",
+            "-",
+            "--log-type",
+            "audit",
+            "--reference-time",
+            REFERENCE,
+            "testdata/firewall.log",
+        ],
+        0,
+    );
+    let rejected: Vec<Value> = stderr
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(rejected.len(), 17);
-    assert!(rejected[0]["reason"].as_str().unwrap().contains("Juniper.Firewall"), "{}", rejected[0]);
+    assert!(
+        rejected[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("Juniper.Firewall"),
+        "{}",
+        rejected[0]
+    );
 }
 
 #[test]
 fn fail_on_reject_writes_everything_then_exits_3() {
     let out = TempDir::new("fail");
     let o = out.str();
-    jwas_ok(&["parse", "--out", &o, "--fail-on-reject", "--reference-time", REFERENCE, "testdata/mixed.log"], 3);
-    assert_eq!(read_tables(out.path()).values().map(|b| rows(b)).sum::<usize>(), 41);
-    jwas_ok(&["parse", "--out", &o, "--fail-on-reject", "--reference-time", REFERENCE, "testdata/audit.log"], 0);
+    jwas_ok(
+        &[
+            "parse",
+            "--out",
+            &o,
+            "--fail-on-reject",
+            "--reference-time",
+            REFERENCE,
+            "testdata/mixed.log",
+        ],
+        3,
+    );
+    assert_eq!(
+        read_tables(out.path())
+            .values()
+            .map(|b| rows(b))
+            .sum::<usize>(),
+        41
+    );
+    jwas_ok(
+        &[
+            "parse",
+            "--out",
+            &o,
+            "--fail-on-reject",
+            "--reference-time",
+            REFERENCE,
+            "testdata/audit.log",
+        ],
+        0,
+    );
 }
 
 #[test]
 fn usage_errors_exit_2() {
     jwas_ok(&["parse", "--out", "-", "testdata/audit.log"], 2);
     jwas_ok(&["parse", "--bogus", "testdata/audit.log"], 2);
-    jwas_ok(&["parse", "--out", "x", "--log-type", "nope", "testdata/audit.log"], 2);
-    jwas_ok(&["parse", "--out", "x", "--reference-time", "yesterday", "testdata/audit.log"], 2);
+    jwas_ok(
+        &[
+            "parse",
+            "--out",
+            "x",
+            "--log-type",
+            "nope",
+            "testdata/audit.log",
+        ],
+        2,
+    );
+    jwas_ok(
+        &[
+            "parse",
+            "--out",
+            "x",
+            "--reference-time",
+            "yesterday",
+            "testdata/audit.log",
+        ],
+        2,
+    );
 }
 
 #[test]

@@ -32,10 +32,14 @@ impl ColumnBuilder {
             ColumnType::Timestamp => {
                 ColumnBuilder::Timestamp(TimestampMillisecondBuilder::new().with_timezone("UTC"))
             }
-            ColumnType::StringList => ColumnBuilder::StringList(ListBuilder::new(StringBuilder::new())),
-            ColumnType::StringMap => {
-                ColumnBuilder::StringMap(MapBuilder::new(None, StringBuilder::new(), StringBuilder::new()))
+            ColumnType::StringList => {
+                ColumnBuilder::StringList(ListBuilder::new(StringBuilder::new()))
             }
+            ColumnType::StringMap => ColumnBuilder::StringMap(MapBuilder::new(
+                None,
+                StringBuilder::new(),
+                StringBuilder::new(),
+            )),
         }
     }
 
@@ -83,8 +87,14 @@ pub struct TableBuilder {
 impl TableBuilder {
     /// Empty builders for a table.
     pub fn new(log_type: LogType) -> TableBuilder {
-        let cols = super::columns(log_type).map(|c| ColumnBuilder::new(c.ty)).collect();
-        TableBuilder { log_type, cols, rows: 0 }
+        let cols = super::columns(log_type)
+            .map(|c| ColumnBuilder::new(c.ty))
+            .collect();
+        TableBuilder {
+            log_type,
+            cols,
+            rows: 0,
+        }
     }
 
     /// The table's log type.
@@ -105,7 +115,9 @@ impl TableBuilder {
     /// Starts a row; its values must be appended in column order, every column once.
     pub fn row(&mut self) -> Row<'_> {
         self.rows += 1;
-        Row { cols: self.cols.iter_mut() }
+        Row {
+            cols: self.cols.iter_mut(),
+        }
     }
 
     /// The pending rows as a record batch; the builders are empty afterwards.

@@ -55,7 +55,10 @@ impl ColumnType {
 
     /// The Arrow type the builders produce for this column type.
     pub fn arrow(self) -> DataType {
-        builder::ColumnBuilder::new(self).finish().data_type().clone()
+        builder::ColumnBuilder::new(self)
+            .finish()
+            .data_type()
+            .clone()
     }
 }
 
@@ -76,7 +79,9 @@ pub struct ColumnDef {
 
 /// All columns of a table, in order: Panther's, this project's extensions, then `p_*`.
 pub fn columns(log_type: LogType) -> impl Iterator<Item = &'static ColumnDef> {
-    tables::own_columns(log_type).iter().chain(tables::STANDARD_COLUMNS.iter())
+    tables::own_columns(log_type)
+        .iter()
+        .chain(tables::STANDARD_COLUMNS.iter())
 }
 
 /// The Arrow schema of a table (with the `jwas.*` metadata).
@@ -93,7 +98,12 @@ pub fn schema(log_type: LogType) -> SchemaRef {
                     ("jwas.log_type".to_owned(), t.name().to_owned()),
                     ("jwas.schema_version".to_owned(), SCHEMA_VERSION.to_owned()),
                 ];
-                Arc::new(Schema::new_with_metadata(fields, metadata.into_iter().collect::<std::collections::HashMap<_, _>>()))
+                Arc::new(Schema::new_with_metadata(
+                    fields,
+                    metadata
+                        .into_iter()
+                        .collect::<std::collections::HashMap<_, _>>(),
+                ))
             })
             .collect()
     });

@@ -10,11 +10,28 @@ use crate::standard::{IndicatorKind as I, Indicators};
 use std::borrow::Cow;
 
 const fn col(name: &'static str, ty: T, description: &'static str) -> ColumnDef {
-    ColumnDef { name, ty, required: false, description, indicators: &[] }
+    ColumnDef {
+        name,
+        ty,
+        required: false,
+        description,
+        indicators: &[],
+    }
 }
 
-const fn ind(name: &'static str, ty: T, description: &'static str, indicators: &'static [I]) -> ColumnDef {
-    ColumnDef { name, ty, required: false, description, indicators }
+const fn ind(
+    name: &'static str,
+    ty: T,
+    description: &'static str,
+    indicators: &'static [I],
+) -> ColumnDef {
+    ColumnDef {
+        name,
+        ty,
+        required: false,
+        description,
+        indicators,
+    }
 }
 
 const TIMESTAMP: ColumnDef = ColumnDef {
@@ -24,35 +41,111 @@ const TIMESTAMP: ColumnDef = ColumnDef {
     description: "The time the event was logged (UTC; the year is inferred).",
     indicators: &[],
 };
-const HOSTNAME: ColumnDef = ind("hostname", T::String, "The appliance's host name.", &[I::Domain]);
-const LOG_LEVEL: ColumnDef = col("log_level", T::String, "Log level: TRACE, DEBUG, INFO, WARN or ERROR.");
+const HOSTNAME: ColumnDef = ind(
+    "hostname",
+    T::String,
+    "The appliance's host name.",
+    &[I::Domain],
+);
+const LOG_LEVEL: ColumnDef = col(
+    "log_level",
+    T::String,
+    "Log level: TRACE, DEBUG, INFO, WARN or ERROR.",
+);
 
 const ACCESS: &[ColumnDef] = &[
     TIMESTAMP,
     HOSTNAME,
     LOG_LEVEL,
-    col("thread", T::String, "The proxy thread that handled the message, e.g. se-request-6."),
-    ind("unique_request_key", T::String, "Key that ties a request's log entries together.", &[I::TraceId]),
+    col(
+        "thread",
+        T::String,
+        "The proxy thread that handled the message, e.g. se-request-6.",
+    ),
+    ind(
+        "unique_request_key",
+        T::String,
+        "Key that ties a request's log entries together.",
+        &[I::TraceId],
+    ),
     col("type", T::String, "REQUEST or RESPONSE."),
-    col("stage", T::String, "PRE or POST: before or after the security engine processed the message."),
-    ind("proxy_client_ip", T::String, "The client address the proxy saw (usually 127.0.0.1, behind nginx).", &[I::Ip]),
-    ind("url", T::String, "The full URL of the request.", &[I::Ip, I::Domain]),
-    col("http_method", T::String, "Request method, from the request line."),
-    col("http_target", T::String, "Request target, from the request line."),
-    col("http_version", T::String, "HTTP version as logged (HTTP/1.1), from the request or status line."),
-    col("http_status", T::Int, "Response status code, from the status line."),
-    ind("http_headers", T::StringMap, "HTTP headers: names lower-cased, repeated names joined with ', '.", &[I::Ip, I::Domain]),
-    col("http_body", T::String, "The body lines as logged, joined with newlines."),
+    col(
+        "stage",
+        T::String,
+        "PRE or POST: before or after the security engine processed the message.",
+    ),
+    ind(
+        "proxy_client_ip",
+        T::String,
+        "The client address the proxy saw (usually 127.0.0.1, behind nginx).",
+        &[I::Ip],
+    ),
+    ind(
+        "url",
+        T::String,
+        "The full URL of the request.",
+        &[I::Ip, I::Domain],
+    ),
+    col(
+        "http_method",
+        T::String,
+        "Request method, from the request line.",
+    ),
+    col(
+        "http_target",
+        T::String,
+        "Request target, from the request line.",
+    ),
+    col(
+        "http_version",
+        T::String,
+        "HTTP version as logged (HTTP/1.1), from the request or status line.",
+    ),
+    col(
+        "http_status",
+        T::Int,
+        "Response status code, from the status line.",
+    ),
+    ind(
+        "http_headers",
+        T::StringMap,
+        "HTTP headers: names lower-cased, repeated names joined with ', '.",
+        &[I::Ip, I::Domain],
+    ),
+    col(
+        "http_body",
+        T::String,
+        "The body lines as logged, joined with newlines.",
+    ),
 ];
 
 const AUDIT: &[ColumnDef] = &[
     TIMESTAMP,
     HOSTNAME,
     LOG_LEVEL,
-    ind("message", T::String, "The action that was audited.", &[I::Ip, I::Md5, I::Sha1, I::Sha256]),
-    col("api_key", T::String, "The API key that made the change (32 hex characters), when no user did."),
-    ind("login_ip", T::String, "The address the user logged in from.", &[I::Ip]),
-    ind("username", T::String, "The user who made the change.", &[I::Username]),
+    ind(
+        "message",
+        T::String,
+        "The action that was audited.",
+        &[I::Ip, I::Md5, I::Sha1, I::Sha256],
+    ),
+    col(
+        "api_key",
+        T::String,
+        "The API key that made the change (32 hex characters), when no user did.",
+    ),
+    ind(
+        "login_ip",
+        T::String,
+        "The address the user logged in from.",
+        &[I::Ip],
+    ),
+    ind(
+        "username",
+        T::String,
+        "The user who made the change.",
+        &[I::Username],
+    ),
 ];
 
 const FIREWALL: &[ColumnDef] = &[
@@ -88,9 +181,22 @@ const MWS: &[ColumnDef] = &[
     TIMESTAMP,
     HOSTNAME,
     LOG_LEVEL,
-    col("service_name", T::String, "The service that logged, e.g. mws-cluster-services."),
-    col("service_component", T::String, "The part of the service, e.g. db-cleanup."),
-    ind("log_message", T::String, "The message.", &[I::Ip, I::Md5, I::Sha1, I::Sha256]),
+    col(
+        "service_name",
+        T::String,
+        "The service that logged, e.g. mws-cluster-services.",
+    ),
+    col(
+        "service_component",
+        T::String,
+        "The part of the service, e.g. db-cleanup.",
+    ),
+    ind(
+        "log_message",
+        T::String,
+        "The message.",
+        &[I::Ip, I::Md5, I::Sha1, I::Sha256],
+    ),
 ];
 
 const POSTGRES: &[ColumnDef] = &[
@@ -98,56 +204,190 @@ const POSTGRES: &[ColumnDef] = &[
     HOSTNAME,
     col("pid", T::Int, "Backend process id."),
     col("group_id_major", T::Int, "Message group number."),
-    col("group_id_minor", T::Int, "Line number within the message group."),
+    col(
+        "group_id_minor",
+        T::Int,
+        "Line number within the message group.",
+    ),
     col("sql_error_code", T::String, "SQLSTATE code, e.g. 42701."),
     col("session_id", T::String, "Session id, e.g. 530b5e00.1e0e."),
-    col("message_type", T::String, "LOG, WARNING, ERROR, STATEMENT, FATAL, ..."),
-    ind("message", T::String, "The message.", &[I::Ip, I::Md5, I::Sha1, I::Sha256]),
+    col(
+        "message_type",
+        T::String,
+        "LOG, WARNING, ERROR, STATEMENT, FATAL, ...",
+    ),
+    ind(
+        "message",
+        T::String,
+        "The message.",
+        &[I::Ip, I::Md5, I::Sha1, I::Sha256],
+    ),
 ];
 
 const SECURITY: &[ColumnDef] = &[
     TIMESTAMP,
     HOSTNAME,
     LOG_LEVEL,
-    col("service", T::String, "The component that raised the alert, e.g. traffic-info."),
-    col("category", T::String, "Security Incident, New Profile or New Counter Response."),
+    col(
+        "service",
+        T::String,
+        "The component that raised the alert, e.g. traffic-info.",
+    ),
+    col(
+        "category",
+        T::String,
+        "Security Incident, New Profile or New Counter Response.",
+    ),
     col("profile_id", T::String, "The attacker profile's id."),
     col("profile_name", T::String, "The attacker profile's name."),
     col("pubkey", T::String, "The attacker profile's public key."),
     col("incident", T::String, "The incident type (MKS_Type)."),
     col("severity", T::SmallInt, "Incident severity, 0-4."),
-    ind("source_ip", T::String, "The attacker's address (MKS_SrcIP).", &[I::Ip]),
+    ind(
+        "source_ip",
+        T::String,
+        "The attacker's address (MKS_SrcIP).",
+        &[I::Ip],
+    ),
     col("count", T::Int, "How many times the incident was seen."),
-    col("fake_response", T::Boolean, "Whether a fake response was sent."),
-    col("response_code", T::String, "Counter response code, e.g. BL."),
-    col("response_name", T::String, "Counter response name, e.g. Block User."),
-    col("created_date", T::Timestamp, "When the counter response was created."),
-    col("delay_date", T::Timestamp, "When the counter response takes effect."),
-    col("expiration_date", T::Timestamp, "When the counter response expires."),
-    col("response_config", T::String, "The counter response's configuration."),
-    col("silent_running", T::Boolean, "Whether the response runs silently."),
+    col(
+        "fake_response",
+        T::Boolean,
+        "Whether a fake response was sent.",
+    ),
+    col(
+        "response_code",
+        T::String,
+        "Counter response code, e.g. BL.",
+    ),
+    col(
+        "response_name",
+        T::String,
+        "Counter response name, e.g. Block User.",
+    ),
+    col(
+        "created_date",
+        T::Timestamp,
+        "When the counter response was created.",
+    ),
+    col(
+        "delay_date",
+        T::Timestamp,
+        "When the counter response takes effect.",
+    ),
+    col(
+        "expiration_date",
+        T::Timestamp,
+        "When the counter response expires.",
+    ),
+    col(
+        "response_config",
+        T::String,
+        "The counter response's configuration.",
+    ),
+    col(
+        "silent_running",
+        T::Boolean,
+        "Whether the response runs silently.",
+    ),
     col("user_agent", T::String, "The attacker's user agent."),
-    ind("url", T::String, "The URL the incident concerns.", &[I::Ip, I::Domain]),
-    col("extra", T::StringMap, "Every MKS_ key not in Panther's schema, prefix stripped, spelling kept."),
+    ind(
+        "url",
+        T::String,
+        "The URL the incident concerns.",
+        &[I::Ip, I::Domain],
+    ),
+    col(
+        "extra",
+        T::StringMap,
+        "Every MKS_ key not in Panther's schema, prefix stripped, spelling kept.",
+    ),
 ];
 
 /// The `p_*` columns every table ends with.
 pub(crate) const STANDARD_COLUMNS: &[ColumnDef] = &[
-    ColumnDef { name: "p_log_type", ty: T::String, required: true, description: "The log type, e.g. Juniper.Access.", indicators: &[] },
-    ColumnDef { name: "p_row_id", ty: T::String, required: true, description: "32 hex characters: a hash of the input's identity and the event's byte offset.", indicators: &[] },
-    ColumnDef { name: "p_event_time", ty: T::Timestamp, required: true, description: "The event's timestamp.", indicators: &[] },
-    ColumnDef { name: "p_parse_time", ty: T::Timestamp, required: true, description: "When the input was parsed.", indicators: &[] },
-    col("p_source_id", T::String, "The source's id, from the source configuration or --source-id."),
-    col("p_source_label", T::String, "The source's label, from the source configuration or --source-label."),
-    ColumnDef { name: "p_source_object", ty: T::String, required: true, description: "Where the row came from: s3://bucket/key or the local path.", indicators: &[] },
-    col("p_any_ip_addresses", T::StringList, "IP addresses in the event, canonical form."),
-    col("p_any_domain_names", T::StringList, "Host names in the event, lower-cased."),
-    col("p_any_md5_hashes", T::StringList, "MD5 digests in the event."),
-    col("p_any_sha1_hashes", T::StringList, "SHA-1 digests in the event."),
-    col("p_any_sha256_hashes", T::StringList, "SHA-256 digests in the event."),
-    col("p_any_mac_addresses", T::StringList, "MAC addresses in the event."),
+    ColumnDef {
+        name: "p_log_type",
+        ty: T::String,
+        required: true,
+        description: "The log type, e.g. Juniper.Access.",
+        indicators: &[],
+    },
+    ColumnDef {
+        name: "p_row_id",
+        ty: T::String,
+        required: true,
+        description:
+            "32 hex characters: a hash of the input's identity and the event's byte offset.",
+        indicators: &[],
+    },
+    ColumnDef {
+        name: "p_event_time",
+        ty: T::Timestamp,
+        required: true,
+        description: "The event's timestamp.",
+        indicators: &[],
+    },
+    ColumnDef {
+        name: "p_parse_time",
+        ty: T::Timestamp,
+        required: true,
+        description: "When the input was parsed.",
+        indicators: &[],
+    },
+    col(
+        "p_source_id",
+        T::String,
+        "The source's id, from the source configuration or --source-id.",
+    ),
+    col(
+        "p_source_label",
+        T::String,
+        "The source's label, from the source configuration or --source-label.",
+    ),
+    ColumnDef {
+        name: "p_source_object",
+        ty: T::String,
+        required: true,
+        description: "Where the row came from: s3://bucket/key or the local path.",
+        indicators: &[],
+    },
+    col(
+        "p_any_ip_addresses",
+        T::StringList,
+        "IP addresses in the event, canonical form.",
+    ),
+    col(
+        "p_any_domain_names",
+        T::StringList,
+        "Host names in the event, lower-cased.",
+    ),
+    col(
+        "p_any_md5_hashes",
+        T::StringList,
+        "MD5 digests in the event.",
+    ),
+    col(
+        "p_any_sha1_hashes",
+        T::StringList,
+        "SHA-1 digests in the event.",
+    ),
+    col(
+        "p_any_sha256_hashes",
+        T::StringList,
+        "SHA-256 digests in the event.",
+    ),
+    col(
+        "p_any_mac_addresses",
+        T::StringList,
+        "MAC addresses in the event.",
+    ),
     col("p_any_usernames", T::StringList, "User names in the event."),
-    col("p_any_trace_ids", T::StringList, "Request correlation ids in the event."),
+    col(
+        "p_any_trace_ids",
+        T::StringList,
+        "Request correlation ids in the event.",
+    ),
 ];
 
 pub(crate) fn own_columns(t: LogType) -> &'static [ColumnDef] {
@@ -215,7 +455,13 @@ fn cow<'v>(v: &'v Option<Cow<'_, str>>) -> Option<&'v str> {
 
 /// Appends one event as a row of `table` (which must be the event's table), with its
 /// standard fields; `ind` is scratch space for the indicators.
-pub fn append_event(table: &mut TableBuilder, hostname: &str, ev: &Event<'_>, std: &Standard<'_>, ind: &mut Indicators) {
+pub fn append_event(
+    table: &mut TableBuilder,
+    hostname: &str,
+    ev: &Event<'_>,
+    std: &Standard<'_>,
+    ind: &mut Indicators,
+) {
     debug_assert_eq!(table.log_type(), ev.log_type());
     ind.clear();
     ind.host(hostname);

@@ -72,7 +72,10 @@ impl<'a> HttpMessage<'a> {
 /// Lines of `text` without their `\r\n` / `\n` ends.
 pub fn lines(text: &str) -> impl Iterator<Item = &str> {
     let text = text.strip_suffix('\n').unwrap_or(text);
-    let mut parts = (!text.is_empty()).then(|| text.split('\n')).into_iter().flatten();
+    let mut parts = (!text.is_empty())
+        .then(|| text.split('\n'))
+        .into_iter()
+        .flatten();
     std::iter::from_fn(move || parts.next().map(|l| l.strip_suffix('\r').unwrap_or(l)))
 }
 
@@ -151,7 +154,10 @@ fn http_message(text: &str) -> Parsed<HttpMessage<'_>> {
         let version_len = parts.next().map_or(0, str::len);
         msg.version = Some(&start_line[..5 + version_len]);
         let code = parts.next().unwrap_or("");
-        msg.status = Some(code.parse().map_err(|_| Reject::invalid("http status", code))?);
+        msg.status = Some(
+            code.parse()
+                .map_err(|_| Reject::invalid("http status", code))?,
+        );
     } else if let Some((method, target, version)) = request_line(start_line) {
         msg.method = Some(method);
         msg.target = Some(target);
@@ -204,7 +210,10 @@ mod tests {
         assert_eq!(e.unique_request_key, "da5a23dd-8367-476e-97ca-d734ab56244d");
         assert_eq!((e.kind, e.stage), ("REQUEST", "PRE"));
         assert_eq!(e.proxy_client_ip, Some("127.0.0.1"));
-        assert_eq!(e.url, Some("http://zach-vm.jwas.jsec.net:80/genericelectronics"));
+        assert_eq!(
+            e.url,
+            Some("http://zach-vm.jwas.jsec.net:80/genericelectronics")
+        );
         assert_eq!(e.http, HttpMessage::default());
     }
 
@@ -232,7 +241,10 @@ mod tests {
         assert_eq!((e.kind, e.stage), ("RESPONSE", "PRE"));
         assert_eq!(e.http.status, Some(404));
         assert_eq!(e.http.version, Some("HTTP/1.1"));
-        assert_eq!(e.http.headers().collect::<Vec<_>>(), vec![("Content-Type", "text/html")]);
+        assert_eq!(
+            e.http.headers().collect::<Vec<_>>(),
+            vec![("Content-Type", "text/html")]
+        );
         assert_eq!(e.http.body().as_deref(), Some("<html>\n</html>"));
     }
 

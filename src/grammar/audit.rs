@@ -20,7 +20,9 @@ pub struct AuditEvent<'a> {
 }
 
 fn is_api_key(s: &str) -> bool {
-    s.len() == 32 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 32
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// A second bracket is the login-IP part when it is empty or holds an IP address;
@@ -41,7 +43,8 @@ pub fn parse(rest: &str) -> Parsed<AuditEvent<'_>> {
         (tag, bracket(after).map_or(after, |(_, a)| a))
     };
     let after = after.trim_start();
-    let (who, after) = bracket(after).ok_or_else(|| Reject::new("missing [username or api key]"))?;
+    let (who, after) =
+        bracket(after).ok_or_else(|| Reject::new("missing [username or api key]"))?;
     let (login, after) = match login_bracket(after.trim_start()) {
         Some((ip, a)) => (Some(ip), a),
         None => (None, after),
@@ -71,7 +74,13 @@ mod tests {
         ip: Option<&'a str>,
         user: Option<&'a str>,
     ) -> AuditEvent<'a> {
-        AuditEvent { log_level: "INFO", message: Some(msg), api_key, login_ip: ip, username: user }
+        AuditEvent {
+            log_level: "INFO",
+            message: Some(msg),
+            api_key,
+            login_ip: ip,
+            username: user,
+        }
     }
 
     #[test]
@@ -113,7 +122,11 @@ mod tests {
 
     #[test]
     fn rejects() {
-        for bad in ["[mws-audit]", "[mws-audit][INFO] no user bracket", "nothing"] {
+        for bad in [
+            "[mws-audit]",
+            "[mws-audit][INFO] no user bracket",
+            "nothing",
+        ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
     }

@@ -44,18 +44,25 @@ fn month_number(m: &[u8]) -> Option<u8> {
 }
 
 fn two_digits(i: &str) -> IResult<&str, u8> {
-    map_res(take_while_m_n(2, 2, |c: char| c.is_ascii_digit()), str::parse)(i)
+    map_res(
+        take_while_m_n(2, 2, |c: char| c.is_ascii_digit()),
+        str::parse,
+    )(i)
 }
 
 fn month(i: &str) -> IResult<&str, u8> {
-    map_res(take_while_m_n(3, 3, |c: char| c.is_ascii_alphabetic()), |m: &str| {
-        month_number(m.as_bytes()).ok_or(())
-    })(i)
+    map_res(
+        take_while_m_n(3, 3, |c: char| c.is_ascii_alphabetic()),
+        |m: &str| month_number(m.as_bytes()).ok_or(()),
+    )(i)
 }
 
 fn day(i: &str) -> IResult<&str, u8> {
     let (i, _) = opt(char(' '))(i)?;
-    map_res(take_while_m_n(1, 2, |c: char| c.is_ascii_digit()), str::parse)(i)
+    map_res(
+        take_while_m_n(1, 2, |c: char| c.is_ascii_digit()),
+        str::parse,
+    )(i)
 }
 
 fn syslog_time(i: &str) -> IResult<&str, SyslogTime> {
@@ -70,19 +77,36 @@ fn syslog_time(i: &str) -> IResult<&str, SyslogTime> {
         char(':'),
         two_digits,
     ))(i)?;
-    Ok((i, SyslogTime { month, day, hour, minute, second }))
+    Ok((
+        i,
+        SyslogTime {
+            month,
+            day,
+            hour,
+            minute,
+            second,
+        },
+    ))
 }
 
 fn header_parser(i: &str) -> IResult<&str, (SyslogTime, &str)> {
-    let (i, (time, _, hostname, _)) =
-        tuple((syslog_time, char(' '), take_till1(|c: char| c == ' ' || c == '\n'), tag(" ")))(i)?;
+    let (i, (time, _, hostname, _)) = tuple((
+        syslog_time,
+        char(' '),
+        take_till1(|c: char| c == ' ' || c == '\n'),
+        tag(" "),
+    ))(i)?;
     Ok((i, (time, hostname)))
 }
 
 /// Parses `<Mmm> <d> <HH:MM:SS> <hostname> `; `None` when the text does not start so.
 pub fn header(text: &str) -> Option<Header<'_>> {
     let (rest, (time, hostname)) = header_parser(text).ok()?;
-    Some(Header { time, hostname, rest })
+    Some(Header {
+        time,
+        hostname,
+        rest,
+    })
 }
 
 /// Whether a line starts with a syslog timestamp (`Mmm d HH:MM:SS ` or `Mmm dd ...`, the
@@ -168,7 +192,16 @@ mod tests {
     #[test]
     fn headers() {
         let h = header("Mar  4 16:18:00 webappsecure postgres[1]: x").unwrap();
-        assert_eq!(h.time, SyslogTime { month: 3, day: 4, hour: 16, minute: 18, second: 0 });
+        assert_eq!(
+            h.time,
+            SyslogTime {
+                month: 3,
+                day: 4,
+                hour: 16,
+                minute: 18,
+                second: 0
+            }
+        );
         assert_eq!(h.hostname, "webappsecure");
         assert_eq!(h.rest, "postgres[1]: x");
         let h = header("Mar 4 16:18:00 h x").unwrap();
@@ -191,10 +224,20 @@ mod tests {
 
     #[test]
     fn event_starts() {
-        for good in ["Mar  4 16:18:00 h x", "Mar 4 16:18:00 h x", "Oct 13 16:33:13 jwas1 ["] {
+        for good in [
+            "Mar  4 16:18:00 h x",
+            "Mar 4 16:18:00 h x",
+            "Oct 13 16:33:13 jwas1 [",
+        ] {
             assert!(is_event_start(good.as_bytes()), "{good}");
         }
-        for bad in ["GET / HTTP/1.1", "", "Mar  4 16:18:0 h", "host: x", "Mar 444 16:18:00 h"] {
+        for bad in [
+            "GET / HTTP/1.1",
+            "",
+            "Mar  4 16:18:0 h",
+            "host: x",
+            "Mar 444 16:18:00 h",
+        ] {
             assert!(!is_event_start(bad.as_bytes()), "{bad}");
         }
     }

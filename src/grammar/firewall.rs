@@ -53,14 +53,20 @@ pub fn parse(rest: &str) -> Parsed<FirewallEvent<'_>> {
         .trim_start();
     let mut ev = FirewallEvent::default();
     if let Some(inner) = s.strip_prefix('[') {
-        let end = inner.find(']').ok_or_else(|| Reject::invalid("kernel uptime", s))?;
+        let end = inner
+            .find(']')
+            .ok_or_else(|| Reject::invalid("kernel uptime", s))?;
         if let Some(uptime) = non_empty(inner[..end].trim()) {
             ev.extra.push(("kernel_uptime", uptime));
         }
         s = inner[end + 1..].trim_start();
     }
-    let s = s.strip_prefix("IPTABLES").ok_or_else(|| Reject::new("missing IPTABLES"))?;
-    let (event, mut s) = s.split_once(':').ok_or_else(|| Reject::new("missing ':' after the event"))?;
+    let s = s
+        .strip_prefix("IPTABLES")
+        .ok_or_else(|| Reject::new("missing IPTABLES"))?;
+    let (event, mut s) = s
+        .split_once(':')
+        .ok_or_else(|| Reject::new("missing ':' after the event"))?;
     ev.event = event.trim();
     loop {
         s = s.trim_start_matches(' ');

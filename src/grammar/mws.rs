@@ -39,7 +39,12 @@ pub fn parse(rest: &str) -> Parsed<MwsEvent<'_>> {
         None => None,
     };
     let after = after.strip_prefix(':').unwrap_or(after);
-    Ok(MwsEvent { log_level, service_name, service_component, log_message: non_empty(after.trim()) })
+    Ok(MwsEvent {
+        log_level,
+        service_name,
+        service_component,
+        log_message: non_empty(after.trim()),
+    })
 }
 
 #[cfg(test)]

@@ -96,7 +96,10 @@ mod tests {
         let e = parse("postgres[7694]: [10-2] 42701 530b5e00.1e0e STATEMENT: ALTER TABLE sessiongroup ADD COLUMN requests bigint DEFAULT 0;").unwrap();
         assert_eq!((e.group_id_minor, e.message_type), (2, "STATEMENT"));
         let e = parse("postgres[13931]: [743-1] 01000 5315d18a.366b WARNING: skipping \"pg_tablespace\" --- only superuser can vacuum it").unwrap();
-        assert_eq!((e.pid, e.group_id_major, e.sql_error_code), (13931, 743, "01000"));
+        assert_eq!(
+            (e.pid, e.group_id_major, e.sql_error_code),
+            (13931, 743, "01000")
+        );
         let e = parse("postgres[1]: [1-1] 00000 5315d18a.366b LOG:").unwrap();
         assert_eq!(e.message, None);
     }

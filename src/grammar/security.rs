@@ -43,10 +43,13 @@ pub struct SecurityEvent<'a> {
 pub fn parse(rest: &str) -> Parsed<SecurityEvent<'_>> {
     let line = first_line(rest);
     let mut ev = SecurityEvent::default();
-    let (first, mut s) = bracket(line).ok_or_else(|| Reject::new("missing [mws-security-alert]"))?;
+    let (first, mut s) =
+        bracket(line).ok_or_else(|| Reject::new("missing [mws-security-alert]"))?;
     if is_level(first) {
         ev.log_level = Some(first);
-        s = bracket(s).ok_or_else(|| Reject::new("missing [mws-security-alert]"))?.1;
+        s = bracket(s)
+            .ok_or_else(|| Reject::new("missing [mws-security-alert]"))?
+            .1;
     }
     if let Some((service, after)) = bracket(s) {
         ev.service = non_empty(service);
@@ -57,12 +60,15 @@ pub fn parse(rest: &str) -> Parsed<SecurityEvent<'_>> {
         if s.is_empty() {
             break;
         }
-        let eq = s.find('=').ok_or_else(|| Reject::invalid("key=\"value\" pair", s))?;
+        let eq = s
+            .find('=')
+            .ok_or_else(|| Reject::invalid("key=\"value\" pair", s))?;
         let key = &s[..eq];
         if key.is_empty() || key.contains(' ') {
             return Err(Reject::invalid("key", key));
         }
-        let (value, after) = quoted(&s[eq + 1..]).ok_or_else(|| Reject::invalid(key, &s[eq + 1..]))?;
+        let (value, after) =
+            quoted(&s[eq + 1..]).ok_or_else(|| Reject::invalid(key, &s[eq + 1..]))?;
         s = after;
         assign(&mut ev, key, value)?;
     }
@@ -193,14 +199,20 @@ mod tests {
     #[test]
     fn vendor_profile_and_response() {
         let e = parse(r#"[INFO][mws-security-alert][traffic-info] MKS_Category="New Profile" MKS_ProfileId="3811" MKS_ProfileName="Brett 8356" MKS_PubKey="el4urlypSXuRHOM3IoLT""#).unwrap();
-        assert_eq!((e.profile_id, e.pubkey), (c("3811"), c("el4urlypSXuRHOM3IoLT")));
+        assert_eq!(
+            (e.profile_id, e.pubkey),
+            (c("3811"), c("el4urlypSXuRHOM3IoLT"))
+        );
         let e = parse(r#"[INFO][mws-security-alert][auto-response] MKS_Category="New Counter Response" MKS_ResponseCode="BL" MKS_ResponseName="Block User" MKS_ProfileId="3811" MKS_ProfileName="Brett 8356" MKS_ResponseCreated="2014-10-13 16:33:54.0" MKS_ResponseDelayed="2014-10-13 16:33:54.123456" MKS_ResponseExpires="null" MKS_ResponseConfig="<config />" MKS_SilentRunning="true""#).unwrap();
         assert_eq!(e.created_date, Some(1_413_218_034_000));
         assert_eq!(e.delay_date, Some(1_413_218_034_123));
         assert_eq!(e.expiration_date, None);
         assert_eq!(e.response_config, c("<config />"));
         assert_eq!(e.silent_running, Some(true));
-        assert_eq!((e.response_code, e.response_name), (c("BL"), c("Block User")));
+        assert_eq!(
+            (e.response_code, e.response_name),
+            (c("BL"), c("Block User"))
+        );
     }
 
     #[test]
@@ -208,7 +220,10 @@ mod tests {
         let e = parse(r#"[WARN][mws-security-alert][x] MKS_useragent="foo \"bar\" baz" MKS_Hostname="h1" MKS_ProfileName="" other="1""#).unwrap();
         assert_eq!(e.user_agent.as_deref(), Some(r#"foo "bar" baz"#));
         assert_eq!(e.profile_name, None);
-        assert_eq!(e.extra, vec![("Hostname", c("h1").unwrap()), ("other", c("1").unwrap())]);
+        assert_eq!(
+            e.extra,
+            vec![("Hostname", c("h1").unwrap()), ("other", c("1").unwrap())]
+        );
     }
 
     #[test]

@@ -103,7 +103,10 @@ pub fn writer_properties(log_type: LogType, compression: Compression) -> WriterP
         .set_max_row_group_row_count(Some(DEFAULT_ROW_GROUP_ROWS))
         .set_key_value_metadata(Some(vec![
             KeyValue::new("jwas.log_type".to_owned(), log_type.name().to_owned()),
-            KeyValue::new("jwas.schema_version".to_owned(), crate::columns::SCHEMA_VERSION.to_owned()),
+            KeyValue::new(
+                "jwas.schema_version".to_owned(),
+                crate::columns::SCHEMA_VERSION.to_owned(),
+            ),
         ]))
         .build()
 }
@@ -120,7 +123,7 @@ pub struct WrittenFile {
 }
 
 enum FileWriter {
-    Parquet(ArrowWriter<Box<dyn ObjectWriter>>),
+    Parquet(Box<ArrowWriter<Box<dyn ObjectWriter>>>),
     Ndjson(Box<dyn ObjectWriter>),
 }
 
@@ -148,7 +151,15 @@ pub struct TableSink {
 impl TableSink {
     /// A sink writing files named after `name` into `store`.
     pub fn new(store: Arc<dyn Store>, opts: TableOptions, name: String) -> TableSink {
-        TableSink { store, opts, name, open: HashMap::new(), seq: HashMap::new(), tick: 0, written: Vec::new() }
+        TableSink {
+            store,
+            opts,
+            name,
+            open: HashMap::new(),
+            seq: HashMap::new(),
+            tick: 0,
+            written: Vec::new(),
+        }
     }
 
     /// Appends a block's rows of one table and hour.
@@ -160,7 +171,9 @@ impl TableSink {
                 self.open_file(part)?;
             }
             self.tick += 1;
-            let Some(file) = self.open.get_mut(&part) else { continue };
+            let Some(file) = self.open.get_mut(&part) else {
+                continue;
+            };
             file.last_used = self.tick;
             let room = self.opts.max_file_rows.max(1) - file.rows;
             let n = room.min(batch.num_rows());
@@ -177,7 +190,12 @@ impl TableSink {
 
     fn open_file(&mut self, part: (LogType, i64)) -> Result<(), Error> {
         if self.open.len() >= self.opts.max_open_files.max(1) {
-            if let Some(oldest) = self.open.iter().min_by_key(|(_, f)| f.last_used).map(|(k, _)| *k) {
+            if let Some(oldest) = self
+                .open
+                .iter()
+                .min_by_key(|(_, f)| f.last_used)
+                .map(|(k, _)| *k)
+            {
                 self.close(oldest)?;
             }
         }
@@ -195,25 +213,43 @@ impl TableSink {
             Format::Parquet => {
                 let props = writer_properties(part.0, self.opts.compression);
                 let w = ArrowWriter::try_new(object, crate::columns::schema(part.0), Some(props))
-                    .map_err(|source| Error::Parquet { path: key.clone().into(), source })?;
-                FileWriter::Parquet(w)
+                    .map_err(|source| Error::Parquet {
+                    path: key.clone().into(),
+                    source,
+                })?;
+                FileWriter::Parquet(Box::new(w))
             }
             Format::Ndjson => FileWriter::Ndjson(object),
         };
-        self.open.insert(part, OpenFile { writer, key, rows: 0, last_used: self.tick });
+        self.open.insert(
+            part,
+            OpenFile {
+                writer,
+                key,
+                rows: 0,
+                last_used: self.tick,
+            },
+        );
         Ok(())
     }
 
     fn close(&mut self, part: (LogType, i64)) -> Result<(), Error> {
-        let Some(file) = self.open.remove(&part) else { return Ok(()) };
+        let Some(file) = self.open.remove(&part) else {
+            return Ok(());
+        };
         let object = match file.writer {
-            FileWriter::Parquet(w) => {
-                w.into_inner().map_err(|source| Error::Parquet { path: file.key.clone().into(), source })?
-            }
+            FileWriter::Parquet(w) => w.into_inner().map_err(|source| Error::Parquet {
+                path: file.key.clone().into(),
+                source,
+            })?,
             FileWriter::Ndjson(o) => o,
         };
         object.commit()?;
-        self.written.push(WrittenFile { key: file.key, log_type: part.0, rows: file.rows as u64 });
+        self.written.push(WrittenFile {
+            key: file.key,
+            log_type: part.0,
+            rows: file.rows as u64,
+        });
         Ok(())
     }
 
@@ -230,10 +266,13 @@ impl TableSink {
 
 fn write_batch(file: &mut OpenFile, batch: &RecordBatch) -> Result<(), Error> {
     match &mut file.writer {
-        FileWriter::Parquet(w) => {
-            w.write(batch).map_err(|source| Error::Parquet { path: file.key.clone().into(), source })
-        }
-        FileWriter::Ndjson(o) => ndjson::write_batch(o, batch)
-            .map_err(|source| Error::Write { path: file.key.clone().into(), source }),
+        FileWriter::Parquet(w) => w.write(batch).map_err(|source| Error::Parquet {
+            path: file.key.clone().into(),
+            source,
+        }),
+        FileWriter::Ndjson(o) => ndjson::write_batch(o, batch).map_err(|source| Error::Write {
+            path: file.key.clone().into(),
+            source,
+        }),
     }
 }

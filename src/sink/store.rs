@@ -58,8 +58,13 @@ impl Write for LocalObject {
 
 impl ObjectWriter for LocalObject {
     fn commit(mut self: Box<Self>) -> Result<(), Error> {
-        let wrap = |source| Error::Write { path: self.path.clone(), source };
-        let Some(file) = self.file.take() else { return Ok(()) };
+        let wrap = |source| Error::Write {
+            path: self.path.clone(),
+            source,
+        };
+        let Some(file) = self.file.take() else {
+            return Ok(());
+        };
         let file = file.into_inner().map_err(|e| wrap(e.into_error()))?;
         file.sync_data().map_err(wrap)?;
         drop(file);
@@ -77,13 +82,23 @@ impl Drop for LocalObject {
 impl Store for LocalStore {
     fn create(&self, key: &str) -> Result<Box<dyn ObjectWriter>, Error> {
         let path = self.root.join(key);
-        let wrap = |source| Error::Write { path: path.clone(), source };
+        let wrap = |source| Error::Write {
+            path: path.clone(),
+            source,
+        };
         let dir = path.parent().unwrap_or(&self.root);
         std::fs::create_dir_all(dir).map_err(wrap)?;
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("object");
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("object");
         let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
         let file = File::create(&tmp).map_err(wrap)?;
-        Ok(Box::new(LocalObject { file: Some(BufWriter::with_capacity(1 << 20, file)), tmp, path }))
+        Ok(Box::new(LocalObject {
+            file: Some(BufWriter::with_capacity(1 << 20, file)),
+            tmp,
+            path,
+        }))
     }
 
     fn location(&self, key: &str) -> String {

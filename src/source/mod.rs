@@ -42,7 +42,11 @@ impl Input {
                 size: Some(*size),
                 version: mtime.map(|t| t.timestamp_millis().to_string()),
             },
-            Input::Stdin => InputIdentity { uri: "-".into(), size: None, version: None },
+            Input::Stdin => InputIdentity {
+                uri: "-".into(),
+                size: None,
+                version: None,
+            },
         }
     }
 
@@ -59,11 +63,17 @@ impl Input {
         let name = self.name();
         let raw: Box<dyn Read + Send> = match self {
             Input::File { path, .. } => {
-                Box::new(File::open(path).map_err(|source| Error::Read { input: name.clone(), source })?)
+                Box::new(File::open(path).map_err(|source| Error::Read {
+                    input: name.clone(),
+                    source,
+                })?)
             }
             Input::Stdin => Box::new(std::io::stdin()),
         };
-        decompress(raw).map_err(|source| Error::Read { input: name, source })
+        decompress(raw).map_err(|source| Error::Read {
+            input: name,
+            source,
+        })
     }
 }
 
@@ -88,19 +98,32 @@ pub fn decompress(input: Box<dyn Read + Send>) -> std::io::Result<Box<dyn Read +
 
 fn file_input(path: PathBuf, meta: &std::fs::Metadata) -> Input {
     let mtime = meta.modified().ok().map(DateTime::<Utc>::from);
-    Input::File { path, size: meta.len(), mtime }
+    Input::File {
+        path,
+        size: meta.len(),
+        mtime,
+    }
 }
 
 fn walk(dir: &Path, out: &mut Vec<Input>) -> Result<(), Error> {
-    let err = |source| Error::Read { input: dir.display().to_string(), source };
-    let mut entries: Vec<_> = std::fs::read_dir(dir).map_err(err)?.collect::<Result<_, _>>().map_err(err)?;
+    let err = |source| Error::Read {
+        input: dir.display().to_string(),
+        source,
+    };
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .map_err(err)?
+        .collect::<Result<_, _>>()
+        .map_err(err)?;
     entries.sort_by_key(|e| e.file_name());
     for e in entries {
         if e.file_name().to_string_lossy().starts_with('.') {
             continue;
         }
         let path = e.path();
-        let meta = std::fs::metadata(&path).map_err(|source| Error::Read { input: path.display().to_string(), source })?;
+        let meta = std::fs::metadata(&path).map_err(|source| Error::Read {
+            input: path.display().to_string(),
+            source,
+        })?;
         if meta.is_dir() {
             walk(&path, out)?;
         } else if meta.is_file() {
@@ -119,7 +142,10 @@ pub fn expand(args: &[String]) -> Result<Vec<Input>, Error> {
             continue;
         }
         let path = PathBuf::from(arg);
-        let meta = std::fs::metadata(&path).map_err(|source| Error::Read { input: arg.clone(), source })?;
+        let meta = std::fs::metadata(&path).map_err(|source| Error::Read {
+            input: arg.clone(),
+            source,
+        })?;
         if meta.is_dir() {
             walk(&path, &mut out)?;
         } else {
@@ -136,7 +162,10 @@ mod tests {
 
     fn read_all(bytes: Vec<u8>) -> String {
         let mut s = String::new();
-        decompress(Box::new(std::io::Cursor::new(bytes))).unwrap().read_to_string(&mut s).unwrap();
+        decompress(Box::new(std::io::Cursor::new(bytes)))
+            .unwrap()
+            .read_to_string(&mut s)
+            .unwrap();
         s
     }
 

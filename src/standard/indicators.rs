@@ -154,7 +154,11 @@ impl Indicators {
     pub fn mac_pair(&mut self, field: &str) {
         let octets: Vec<&str> = field.split(':').collect();
         let valid = |o: &&str| o.len() == 2 && o.bytes().all(|b| b.is_ascii_hexdigit());
-        for mac in octets.chunks(6).take(2).filter(|c| c.len() == 6 && c.iter().all(valid)) {
+        for mac in octets
+            .chunks(6)
+            .take(2)
+            .filter(|c| c.len() == 6 && c.iter().all(valid))
+        {
             self.push_with(IndicatorKind::Mac, |b| {
                 for (i, o) in mac.iter().enumerate() {
                     if i > 0 {
@@ -209,10 +213,13 @@ impl Indicators {
                 64 => IndicatorKind::Sha256,
                 _ => continue,
             };
-            let free = |c: Option<&u8>| c.is_none_or(|c| !c.is_ascii_alphanumeric() && c.is_ascii());
+            let free =
+                |c: Option<&u8>| c.is_none_or(|c| !c.is_ascii_alphanumeric() && c.is_ascii());
             if free(h.checked_sub(1).and_then(|p| b.get(p))) && free(b.get(j)) {
                 let hex = &b[h..j];
-                self.push_with(kind, |s| s.extend(hex.iter().map(|c| char::from(c.to_ascii_lowercase()))));
+                self.push_with(kind, |s| {
+                    s.extend(hex.iter().map(|c| char::from(c.to_ascii_lowercase())))
+                });
             }
         }
     }
@@ -246,7 +253,8 @@ fn is_host_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 253
         && s.split('.').all(|l| !l.is_empty() && l.len() <= 63)
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
         && s.bytes().any(|b| b.is_ascii_alphabetic())
 }
 
@@ -269,9 +277,15 @@ mod tests {
              {sha256}. 16:18:00 pid: 11209 010.1.1.1 fe80::1%eth0 1.2.3.4:80 g{md5}"
         );
         ind.free_text(&text);
-        assert_eq!(list(&mut ind, IndicatorKind::Ip), vec!["10.0.0.1", "2001:db8::1"]);
+        assert_eq!(
+            list(&mut ind, IndicatorKind::Ip),
+            vec!["10.0.0.1", "2001:db8::1"]
+        );
         assert_eq!(list(&mut ind, IndicatorKind::Md5), vec![md5]);
-        assert_eq!(list(&mut ind, IndicatorKind::Sha1), vec![sha1.to_ascii_lowercase()]);
+        assert_eq!(
+            list(&mut ind, IndicatorKind::Sha1),
+            vec![sha1.to_ascii_lowercase()]
+        );
         assert_eq!(list(&mut ind, IndicatorKind::Sha256), vec![sha256]);
     }
 

@@ -40,7 +40,9 @@ pub struct RowId {
 impl RowId {
     /// Row ids for the input with this identity.
     pub fn new(identity: &InputIdentity) -> RowId {
-        RowId { input: identity.digest() }
+        RowId {
+            input: identity.digest(),
+        }
     }
 
     /// The id of the event at `offset`, as 32 lower-case hex digits.
@@ -69,12 +71,22 @@ mod tests {
 
     #[test]
     fn deterministic_and_distinct() {
-        let id = InputIdentity { uri: "a.log".into(), size: Some(10), version: Some("1".into()) };
-        let other = InputIdentity { version: Some("2".into()), ..id.clone() };
+        let id = InputIdentity {
+            uri: "a.log".into(),
+            size: Some(10),
+            version: Some("1".into()),
+        };
+        let other = InputIdentity {
+            version: Some("2".into()),
+            ..id.clone()
+        };
         let a = RowId::new(&id);
         assert_eq!(a.at(5), RowId::new(&id).at(5));
         assert_ne!(a.at(5), a.at(6));
         assert_ne!(a.at(5), RowId::new(&other).at(5));
-        assert!(a.at(5).iter().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+        assert!(a
+            .at(5)
+            .iter()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
     }
 }

@@ -23,7 +23,10 @@ impl ReferenceTime {
     /// From a UTC time.
     pub fn new(t: DateTime<Utc>) -> ReferenceTime {
         use chrono::Datelike;
-        ReferenceTime { millis: t.timestamp_millis(), year: t.year() }
+        ReferenceTime {
+            millis: t.timestamp_millis(),
+            year: t.year(),
+        }
     }
 
     /// Milliseconds since the epoch.
@@ -39,13 +42,17 @@ impl ReferenceTime {
             return Err(ImpossibleDate);
         }
         let limit = self.millis + DAY_MS;
-        let time_ms = (i64::from(t.hour) * 3600 + i64::from(t.minute) * 60 + i64::from(t.second)) * 1000;
+        let time_ms =
+            (i64::from(t.hour) * 3600 + i64::from(t.minute) * 60 + i64::from(t.second)) * 1000;
         // Leap days repeat every 4 years, except across a skipped century: 8 covers both.
         for year in (self.year - 8..=self.year + 1).rev() {
-            let Some(date) = NaiveDate::from_ymd_opt(year, u32::from(t.month), u32::from(t.day)) else {
+            let Some(date) = NaiveDate::from_ymd_opt(year, u32::from(t.month), u32::from(t.day))
+            else {
                 continue;
             };
-            let ms = date.and_hms_opt(0, 0, 0).map(|d| d.and_utc().timestamp_millis());
+            let ms = date
+                .and_hms_opt(0, 0, 0)
+                .map(|d| d.and_utc().timestamp_millis());
             if let Some(ms) = ms.map(|d| d + time_ms) {
                 if ms <= limit {
                     return Ok(ms);
@@ -65,11 +72,20 @@ mod tests {
     }
 
     fn t(month: u8, day: u8, hour: u8) -> SyslogTime {
-        SyslogTime { month, day, hour, minute: 0, second: 0 }
+        SyslogTime {
+            month,
+            day,
+            hour,
+            minute: 0,
+            second: 0,
+        }
     }
 
     fn iso(ms: i64) -> String {
-        DateTime::from_timestamp_millis(ms).unwrap().format("%Y-%m-%d %H").to_string()
+        DateTime::from_timestamp_millis(ms)
+            .unwrap()
+            .format("%Y-%m-%d %H")
+            .to_string()
     }
 
     #[test]
@@ -89,14 +105,24 @@ mod tests {
             ("2104-01-01T00:00:00Z", t(2, 29, 0), "2096-02-29 00"), // 2100 is not a leap year
         ];
         for (reference, ts, want) in cases {
-            assert_eq!(iso(r(reference).resolve(ts).unwrap()), want, "{reference} {ts:?}");
+            assert_eq!(
+                iso(r(reference).resolve(ts).unwrap()),
+                want,
+                "{reference} {ts:?}"
+            );
         }
     }
 
     #[test]
     fn impossible_dates() {
         let reference = r("2024-03-19T12:00:00Z");
-        for ts in [t(2, 30, 0), t(4, 31, 0), t(12, 32, 0), t(1, 0, 0), t(1, 1, 24)] {
+        for ts in [
+            t(2, 30, 0),
+            t(4, 31, 0),
+            t(12, 32, 0),
+            t(1, 0, 0),
+            t(1, 1, 24),
+        ] {
             assert_eq!(reference.resolve(ts), Err(ImpossibleDate), "{ts:?}");
         }
     }

@@ -30,14 +30,25 @@ pub fn testdata_logs() -> Vec<String> {
 
 /// Runs `jwas` with `args` in the repository root.
 pub fn jwas(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_jwas")).args(args).current_dir(root()).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_jwas"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap()
 }
 
 /// Runs `jwas`, asserting exit code `code`; returns (stdout, stderr).
 pub fn jwas_ok(args: &[&str], code: i32) -> (String, String) {
     let out = jwas(args);
-    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned());
-    assert_eq!(out.status.code(), Some(code), "jwas {args:?}\nstderr:\n{stderr}");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "jwas {args:?}\nstderr:\n{stderr}"
+    );
     (stdout, stderr)
 }
 
@@ -49,7 +60,11 @@ impl TempDir {
     pub fn new(tag: &str) -> TempDir {
         use std::sync::atomic::{AtomicU32, Ordering};
         static N: AtomicU32 = AtomicU32::new(0);
-        let p = std::env::temp_dir().join(format!("jwas-test-{tag}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
+        let p = std::env::temp_dir().join(format!(
+            "jwas-test-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
         let _ = std::fs::remove_dir_all(&p);
         std::fs::create_dir_all(&p).unwrap();
         TempDir(p)
@@ -100,7 +115,11 @@ pub fn read_parquet(path: &Path) -> (Vec<RecordBatch>, BTreeMap<String, String>)
         .metadata()
         .file_metadata()
         .key_value_metadata()
-        .map(|kv| kv.iter().map(|k| (k.key.clone(), k.value.clone().unwrap_or_default())).collect())
+        .map(|kv| {
+            kv.iter()
+                .map(|k| (k.key.clone(), k.value.clone().unwrap_or_default()))
+                .collect()
+        })
         .unwrap_or_default();
     let batches = builder.build().unwrap().map(|b| b.unwrap()).collect();
     (batches, kv)
@@ -111,7 +130,9 @@ pub fn read_tables(dir: &Path) -> BTreeMap<String, Vec<RecordBatch>> {
     let mut out: BTreeMap<String, Vec<RecordBatch>> = BTreeMap::new();
     for f in files(dir).into_iter().filter(|f| f.ends_with(".parquet")) {
         let table = f.split('/').next().unwrap().to_owned();
-        out.entry(table).or_default().extend(read_parquet(&dir.join(&f)).0);
+        out.entry(table)
+            .or_default()
+            .extend(read_parquet(&dir.join(&f)).0);
     }
     out
 }
@@ -123,7 +144,8 @@ pub fn rows(batches: &[RecordBatch]) -> usize {
 
 /// The bundled corpus's expected counts (testdata/EXPECTED.json).
 pub fn expected() -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(root().join("testdata/EXPECTED.json")).unwrap()).unwrap()
+    serde_json::from_str(&std::fs::read_to_string(root().join("testdata/EXPECTED.json")).unwrap())
+        .unwrap()
 }
 
 /// Rows of all batches as NDJSON values (via the library's NDJSON writer).
@@ -132,5 +154,9 @@ pub fn as_json(batches: &[RecordBatch]) -> Vec<serde_json::Value> {
     for b in batches {
         jwas::sink::ndjson::write_batch(&mut buf, b).unwrap();
     }
-    String::from_utf8(buf).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    String::from_utf8(buf)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
