@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Creates (once) the project's Python venv in .venv with pinned tools: duckdb for the
+# query scripts. Prints the venv's python path. Needs only Python 3 (with venv/pip).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=.venv
+STAMP="$VENV/.jwas-requirements"
+REQS="duckdb==1.5.6"
+if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$REQS" ]; then
+  command -v python3 >/dev/null || { echo "scripts/venv.sh: python3 is required (apt-get install python3 python3-venv)" >&2; exit 1; }
+  python3 -m venv "$VENV" >&2 || { echo "scripts/venv.sh: 'python3 -m venv' failed: install python3-venv" >&2; exit 1; }
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check $REQS >&2
+  echo "$REQS" > "$STAMP"
+fi
+echo "$PWD/$VENV/bin/python"
