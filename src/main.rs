@@ -302,14 +302,10 @@ fn print_summary(summaries: &[InputSummary], out: Option<&str>) -> LineCounts {
         "{:<width$} {:>10} {:>10} {:>12} {:>8} {:>9} {:>9}",
         "input", "lines", "events", "continuation", "blank", "rejected", "rej.lines"
     );
-    for s in summaries {
-        let c = &s.counts;
-        total.add(c);
-        files += s.files.len();
+    let mut row = |name: &str, c: &LineCounts| {
         let _ = writeln!(
             e,
-            "{:<width$} {:>10} {:>10} {:>12} {:>8} {:>9} {:>9}",
-            s.input,
+            "{name:<width$} {:>10} {:>10} {:>12} {:>8} {:>9} {:>9}",
             c.lines,
             c.first_lines,
             c.continuation_lines,
@@ -317,19 +313,14 @@ fn print_summary(summaries: &[InputSummary], out: Option<&str>) -> LineCounts {
             c.rejected_events,
             c.rejected_lines
         );
+    };
+    for s in summaries {
+        total.add(&s.counts);
+        files += s.files.len();
+        row(&s.input, &s.counts);
     }
+    row("total", &total);
     let c = &total;
-    let _ = writeln!(
-        e,
-        "{:<width$} {:>10} {:>10} {:>12} {:>8} {:>9} {:>9}",
-        "total",
-        c.lines,
-        c.first_lines,
-        c.continuation_lines,
-        c.blank_lines,
-        c.rejected_events,
-        c.rejected_lines
-    );
     let check = if c.adds_up() {
         "adds up"
     } else {

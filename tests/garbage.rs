@@ -66,17 +66,7 @@ fn random_bytes_empty_files_and_huge_lines() {
         newlines(&random) + u64::from(!random.ends_with(b"\n")) + 1 + newlines(&huge_access) + 77;
     assert_eq!(lines, want, "{stderr}");
 
-    let rejected: Vec<serde_json::Value> = files(out.path())
-        .iter()
-        .filter(|f| f.starts_with("_rejected/"))
-        .flat_map(|f| {
-            std::fs::read_to_string(out.path().join(f))
-                .unwrap()
-                .lines()
-                .map(|l| serde_json::from_str(l).unwrap())
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let rejected: Vec<serde_json::Value> = read_rejected(out.path());
     let too_long: Vec<_> = rejected
         .iter()
         .filter(|r| r["reason"].as_str().unwrap().contains("longer than"))

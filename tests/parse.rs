@@ -73,17 +73,7 @@ fn testdata_tables_counts_and_rejects_match_expected() {
     }
 
     // The rejected file holds exactly the deliberately bad lines, each with a reason.
-    let rejected: Vec<Value> = files(out.path())
-        .iter()
-        .filter(|f| f.starts_with("_rejected/"))
-        .flat_map(|f| {
-            std::fs::read_to_string(out.path().join(f))
-                .unwrap()
-                .lines()
-                .map(|l| serde_json::from_str(l).unwrap())
-                .collect::<Vec<Value>>()
-        })
-        .collect();
+    let rejected: Vec<Value> = read_rejected(out.path());
     let mut got_rejected: Vec<_> = rejected
         .iter()
         .map(|r| {

@@ -160,3 +160,18 @@ pub fn as_json(batches: &[RecordBatch]) -> Vec<serde_json::Value> {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
 }
+
+/// Every rejected record under `dir/_rejected/`.
+pub fn read_rejected(dir: &Path) -> Vec<serde_json::Value> {
+    files(dir)
+        .iter()
+        .filter(|f| f.starts_with("_rejected/"))
+        .flat_map(|f| {
+            std::fs::read_to_string(dir.join(f))
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
