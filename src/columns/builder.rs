@@ -21,24 +21,31 @@ pub(crate) enum ColumnBuilder {
     StringMap(MapBuilder<StringBuilder, StringBuilder>),
 }
 
+/// Initial row capacity of a column builder. Small, because one block of input can hold
+/// rows of many (table, hour) pairs; the builders grow as rows come (Arrow's default of
+/// 1024 rows made a year-spanning input use gigabytes for builders alone).
+const ROWS: usize = 16;
+
 impl ColumnBuilder {
     pub(crate) fn new(ty: ColumnType) -> ColumnBuilder {
+        let strings = || StringBuilder::with_capacity(ROWS, ROWS * 16);
         match ty {
-            ColumnType::String => ColumnBuilder::String(StringBuilder::new()),
-            ColumnType::SmallInt => ColumnBuilder::SmallInt(Int16Builder::new()),
-            ColumnType::Int => ColumnBuilder::Int(Int32Builder::new()),
-            ColumnType::BigInt => ColumnBuilder::BigInt(Int64Builder::new()),
-            ColumnType::Boolean => ColumnBuilder::Boolean(BooleanBuilder::new()),
-            ColumnType::Timestamp => {
-                ColumnBuilder::Timestamp(TimestampMillisecondBuilder::new().with_timezone("UTC"))
-            }
+            ColumnType::String => ColumnBuilder::String(strings()),
+            ColumnType::SmallInt => ColumnBuilder::SmallInt(Int16Builder::with_capacity(ROWS)),
+            ColumnType::Int => ColumnBuilder::Int(Int32Builder::with_capacity(ROWS)),
+            ColumnType::BigInt => ColumnBuilder::BigInt(Int64Builder::with_capacity(ROWS)),
+            ColumnType::Boolean => ColumnBuilder::Boolean(BooleanBuilder::with_capacity(ROWS)),
+            ColumnType::Timestamp => ColumnBuilder::Timestamp(
+                TimestampMillisecondBuilder::with_capacity(ROWS).with_timezone("UTC"),
+            ),
             ColumnType::StringList => {
-                ColumnBuilder::StringList(ListBuilder::new(StringBuilder::new()))
+                ColumnBuilder::StringList(ListBuilder::with_capacity(strings(), ROWS))
             }
-            ColumnType::StringMap => ColumnBuilder::StringMap(MapBuilder::new(
+            ColumnType::StringMap => ColumnBuilder::StringMap(MapBuilder::with_capacity(
                 None,
-                StringBuilder::new(),
-                StringBuilder::new(),
+                strings(),
+                strings(),
+                ROWS,
             )),
         }
     }

@@ -24,12 +24,27 @@ pub trait Store: Send + Sync {
 #[derive(Clone, Debug)]
 pub struct LocalStore {
     root: PathBuf,
+    durable: bool,
 }
 
 impl LocalStore {
-    /// Objects under `root`.
+    /// Objects under `root`. Committing renames the finished file into place, so readers
+    /// see it whole or not at all, but does not wait for the disk: an hourly-partitioned
+    /// year of logs is tens of thousands of files, and an fsync each costs more than the
+    /// parsing. Use [`LocalStore::durable`] where a commit must survive a power cut.
     pub fn new(root: impl Into<PathBuf>) -> LocalStore {
-        LocalStore { root: root.into() }
+        LocalStore {
+            root: root.into(),
+            durable: false,
+        }
+    }
+
+    /// Objects under `root`, each synced to disk before it is renamed into place.
+    pub fn durable(root: impl Into<PathBuf>) -> LocalStore {
+        LocalStore {
+            root: root.into(),
+            durable: true,
+        }
     }
 
     /// The directory.
@@ -39,6 +54,7 @@ impl LocalStore {
 }
 
 struct LocalObject {
+    durable: bool,
     file: Option<BufWriter<File>>,
     tmp: PathBuf,
     path: PathBuf,
@@ -66,7 +82,9 @@ impl ObjectWriter for LocalObject {
             return Ok(());
         };
         let file = file.into_inner().map_err(|e| wrap(e.into_error()))?;
-        file.sync_data().map_err(wrap)?;
+        if self.durable {
+            file.sync_data().map_err(wrap)?;
+        }
         drop(file);
         std::fs::rename(&self.tmp, &self.path).map_err(wrap)
     }
@@ -95,6 +113,7 @@ impl Store for LocalStore {
         let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
         let file = File::create(&tmp).map_err(wrap)?;
         Ok(Box::new(LocalObject {
+            durable: self.durable,
             file: Some(BufWriter::with_capacity(1 << 20, file)),
             tmp,
             path,
