@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=.venv
 STAMP="$VENV/.jwas-requirements"
-REQS="duckdb==1.5.6"
+REQS="duckdb==1.5.6 pytz==2026.6"
 if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$REQS" ]; then
   command -v python3 >/dev/null || { echo "scripts/venv.sh: python3 is required (apt-get install python3 python3-venv)" >&2; exit 1; }
   python3 -m venv "$VENV" >&2 || { echo "scripts/venv.sh: 'python3 -m venv' failed: install python3-venv" >&2; exit 1; }

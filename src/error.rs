@@ -1,4 +1,5 @@
-//! The library's errors. Each names the input or output it concerns.
+//! The library's errors. Each names the input or output it concerns; the cause is its
+//! `source()` (print the chain, e.g. with anyhow's `{:#}`).
 
 use std::path::PathBuf;
 
@@ -6,7 +7,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Reading an input failed.
-    #[error("reading {input}: {source}")]
+    #[error("reading {input}")]
     Read {
         /// The input, as given.
         input: String,
@@ -14,7 +15,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// Writing output failed.
-    #[error("writing {path}: {source}")]
+    #[error("writing {path}")]
     Write {
         /// The file or object being written.
         path: PathBuf,
@@ -22,7 +23,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// Encoding Parquet failed.
-    #[error("writing Parquet {path}: {source}")]
+    #[error("writing Parquet {path}")]
     Parquet {
         /// The file being written.
         path: PathBuf,
@@ -30,7 +31,7 @@ pub enum Error {
         source: parquet::errors::ParquetError,
     },
     /// Building a record batch failed (a bug in jwas).
-    #[error("building a {table} batch: {source}")]
+    #[error("building a {table} batch")]
     Arrow {
         /// The table.
         table: &'static str,

@@ -260,7 +260,7 @@ fn parse(args: ParseArgs) -> Result<ExitCode> {
             Ok(s) => summaries.push(s),
             Err(e @ Error::Write { .. }) if is_pipe(&e) => return Err(e.into()),
             Err(e) => {
-                bar.suspend(|| eprintln!("jwas: error: {e}"));
+                bar.suspend(|| eprintln!("jwas: error: {:#}", anyhow::Error::from(e)));
                 failures += 1;
             }
         }
