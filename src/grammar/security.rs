@@ -122,6 +122,37 @@ fn boolean(key: &str, v: &str) -> Parsed<bool> {
     }
 }
 
+/// Panther's keys (after `MKS_`), lower-case; matched without allocating.
+const KNOWN_KEYS: [&str; 18] = [
+    "category",
+    "profileid",
+    "profilename",
+    "pubkey",
+    "type",
+    "srcip",
+    "responsecode",
+    "responsename",
+    "responseconfig",
+    "useragent",
+    "url",
+    "severity",
+    "count",
+    "fakeresponse",
+    "silentrunning",
+    "responsecreated",
+    "responsedelayed",
+    "responseexpires",
+];
+
+/// The lower-case name of a known key (case-insensitive match), or `""` for any other key.
+fn known_key(key: &str) -> &'static str {
+    KNOWN_KEYS
+        .iter()
+        .find(|k| key.eq_ignore_ascii_case(k))
+        .copied()
+        .unwrap_or("")
+}
+
 fn assign<'a>(ev: &mut SecurityEvent<'a>, raw_key: &'a str, value: Cow<'a, str>) -> Parsed<()> {
     let key = raw_key.strip_prefix("MKS_").unwrap_or(raw_key);
     if value.is_empty() {
@@ -137,7 +168,7 @@ fn assign<'a>(ev: &mut SecurityEvent<'a>, raw_key: &'a str, value: Cow<'a, str>)
             }
         }};
     }
-    match key.to_ascii_lowercase().as_str() {
+    match known_key(key) {
         "category" => text!(category),
         "profileid" => text!(profile_id),
         "profilename" => text!(profile_name),
