@@ -235,8 +235,7 @@ impl<R: Read> Framer<R> {
 
     fn starts_access_event(&self) -> bool {
         let line_end = memchr::memchr(b'\n', &self.buf).unwrap_or(self.buf.len());
-        let first = String::from_utf8_lossy(&self.buf[..line_end.min(4096)]);
-        header(&first).is_some_and(|h| LogType::classify(h.rest) == Some(LogType::Access))
+        head_log_type(&self.buf[..line_end.min(4096)]) == Some(LogType::Access)
     }
 
     /// Skips the event at the start of the buffer, which is longer than the limit: up to the
@@ -466,6 +465,13 @@ impl Builders {
     }
 }
 
+/// The log type of an event's first line, by its tag (`None`: no header or unknown tag).
+/// It decides whether the following lines belong to the event (Access) or not.
+fn head_log_type(line: &[u8]) -> Option<LogType> {
+    let text = String::from_utf8_lossy(line);
+    header(&text).and_then(|h| LogType::classify(h.rest))
+}
+
 /// Lines of a block: `(start, end)` byte ranges without the newline.
 fn line_ranges(data: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
     let mut start = 0;
@@ -512,9 +518,8 @@ pub fn parse_block(data: &[u8], offset: u64, ctx: &ParseContext) -> Result<Block
             continue;
         }
         // An Access event takes the lines up to the next event start.
-        let text_line = String::from_utf8_lossy(line);
-        let access =
-            header(&text_line).is_some_and(|h| LogType::classify(h.rest) == Some(LogType::Access));
+        let head_type = head_log_type(line);
+        let access = head_type == Some(LogType::Access);
         let mut event_end = end;
         let mut event_lines = 1;
         if access {
@@ -530,7 +535,7 @@ pub fn parse_block(data: &[u8], offset: u64, ctx: &ParseContext) -> Result<Block
         line_no += event_lines - 1;
         let raw = &data[start..event_end];
         let event_offset = offset + start as u64;
-        match event(raw, event_offset, ctx, &mut builders, &mut ind)? {
+        match event(raw, head_type, event_offset, ctx, &mut builders, &mut ind)? {
             Ok(()) => {
                 out.counts.first_lines += 1;
                 out.counts.continuation_lines += event_lines - 1;
@@ -570,9 +575,11 @@ fn reject(out: &mut BlockOutput, line: u64, byte_offset: u64, reason: String, ra
     });
 }
 
-/// Parses one event and appends it; the inner `Err` is a rejection reason.
+/// Parses one event and appends it; `log_type` is its first line's [`head_log_type`].
+/// The inner `Err` is a rejection reason.
 fn event(
     raw: &[u8],
+    log_type: Option<LogType>,
     offset: u64,
     ctx: &ParseContext,
     builders: &mut Builders,
@@ -592,7 +599,7 @@ fn event(
             "malformed line start: expected 'Mmm dd HH:MM:SS hostname '".into(),
         ));
     };
-    let Some(t) = LogType::classify(h.rest) else {
+    let Some(t) = log_type else {
         return Ok(Err(format!(
             "unknown log type: no known tag after the hostname in '{}'",
             clip(grammar::common::first_line(h.rest), 40)
