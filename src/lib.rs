@@ -17,6 +17,7 @@
 
 pub mod columns;
 pub mod error;
+pub mod gen;
 pub mod grammar;
 pub mod job;
 pub mod logtype;

@@ -31,6 +31,8 @@ enum Command {
     Parse(ParseArgs),
     /// Print the tables' schemas.
     Schema(SchemaArgs),
+    /// Generate a synthetic, deterministic log corpus (for benchmarks and load tests).
+    Gen(GenArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -74,7 +76,7 @@ struct ParseArgs {
     /// Parquet compression.
     #[arg(long, value_enum, default_value = "zstd")]
     compression: CompressionArg,
-    /// Parser threads (default: all cores).
+    /// Threads parsing, and threads encoding and writing files (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
     /// Events longer than this many bytes are rejected.
@@ -111,6 +113,28 @@ struct SchemaArgs {
     location: String,
 }
 
+#[derive(clap::Args)]
+struct GenArgs {
+    /// Output size in MiB (the last event may cross it).
+    #[arg(long)]
+    mb: f64,
+    /// PRNG seed: the same arguments give the same bytes.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// mixed (all six types) or one type.
+    #[arg(long, default_value = "mixed", value_parser = parse_gen_log_type)]
+    log_type: LogTypeChoice,
+    /// Time of the first event (RFC 3339).
+    #[arg(long, default_value = "2023-06-01T00:00:00Z", value_parser = parse_time)]
+    start: DateTime<Utc>,
+    /// Event density: average events per second of log time.
+    #[arg(long, default_value_t = jwas::gen::DEFAULT_EVENTS_PER_SECOND)]
+    events_per_second: f64,
+    /// Output file, or '-' for standard output.
+    #[arg(long, default_value = "-")]
+    out: String,
+}
+
 /// `auto` (`None`) or a fixed log type.
 #[derive(Clone, Copy)]
 struct LogTypeChoice(Option<LogType>);
@@ -120,6 +144,15 @@ fn parse_log_type_choice(s: &str) -> Result<LogTypeChoice, String> {
         return Ok(LogTypeChoice(None));
     }
     parse_log_type(s).map(|t| LogTypeChoice(Some(t)))
+}
+
+fn parse_gen_log_type(s: &str) -> Result<LogTypeChoice, String> {
+    if s.eq_ignore_ascii_case("mixed") {
+        return Ok(LogTypeChoice(None));
+    }
+    parse_log_type(s)
+        .map(|t| LogTypeChoice(Some(t)))
+        .map_err(|_| "expected mixed, access, audit, firewall, mws, postgres or security".into())
 }
 
 fn parse_log_type(s: &str) -> Result<LogType, String> {
@@ -144,6 +177,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Parse(args) => parse(args),
         Command::Schema(args) => schema(args).map(|()| ExitCode::SUCCESS),
+        Command::Gen(args) => gen(args).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,
@@ -185,12 +219,51 @@ fn schema(args: SchemaArgs) -> Result<()> {
     Ok(())
 }
 
+fn gen(args: GenArgs) -> Result<()> {
+    if !(args.mb.is_finite() && args.mb >= 0.0) {
+        anyhow::bail!("--mb must be a non-negative number, not {}", args.mb);
+    }
+    let opts = jwas::gen::GenOptions {
+        seed: args.seed,
+        bytes: (args.mb * (1u64 << 20) as f64) as u64,
+        log_type: args.log_type.0,
+        start: args.start,
+        events_per_second: args.events_per_second,
+    };
+    let stats = if args.out == "-" {
+        jwas::gen::generate(&opts, std::io::stdout().lock())?
+    } else {
+        let f =
+            std::fs::File::create(&args.out).with_context(|| format!("creating {}", args.out))?;
+        jwas::gen::generate(&opts, f).with_context(|| format!("writing {}", args.out))?
+    };
+    let per_type: Vec<String> = LogType::ALL
+        .iter()
+        .filter(|t| stats.events[t.index()] > 0)
+        .map(|t| format!("{} {}", t.short_name(), stats.events[t.index()]))
+        .collect();
+    eprintln!(
+        "jwas gen: {} bytes, {} lines, {} events ({}), {} to {}",
+        stats.bytes,
+        stats.lines,
+        stats.total_events(),
+        per_type.join(", "),
+        stats.first.to_rfc3339(),
+        stats.last.to_rfc3339()
+    );
+    Ok(())
+}
+
 fn parse(args: ParseArgs) -> Result<ExitCode> {
     let to_stdout = args.out == "-";
     if to_stdout && matches!(args.format, FormatArg::Parquet) {
         eprintln!("jwas: error: --out - writes NDJSON; add --format ndjson, or give a directory");
         return Ok(ExitCode::from(2));
     }
+    let threads = args
+        .threads
+        .unwrap_or_else(|| PipelineOptions::default().threads)
+        .max(1);
     let opts = JobOptions {
         log_type: args.log_type.0,
         reference_time: args.reference_time,
@@ -198,9 +271,7 @@ fn parse(args: ParseArgs) -> Result<ExitCode> {
         source_label: args.source_label,
         max_event_bytes: args.max_event_bytes,
         pipeline: PipelineOptions {
-            threads: args
-                .threads
-                .unwrap_or_else(|| PipelineOptions::default().threads),
+            threads,
             block_bytes: DEFAULT_BLOCK_BYTES,
         },
         tables: TableOptions {
@@ -215,6 +286,7 @@ fn parse(args: ParseArgs) -> Result<ExitCode> {
                 CompressionArg::None => sink::Compression::None,
             },
             max_file_rows: args.max_file_rows,
+            writers: threads,
             ..TableOptions::default()
         },
     };

@@ -444,24 +444,17 @@ fn too_long(offset: u64, lines: u64, bytes: u64, raw: &[u8], ctx: &ParseContext)
 }
 
 /// Tables being built for one block, by (table, hour).
+/// One builder per table for a block, and the event hour of each row appended.
 struct Builders {
-    tables: Vec<(LogType, i64, TableBuilder)>,
+    tables: [Option<(TableBuilder, Vec<i64>)>; 6],
 }
 
 impl Builders {
     fn get(&mut self, t: LogType, hour: i64) -> &mut TableBuilder {
-        let i = match self
-            .tables
-            .iter()
-            .position(|(lt, h, _)| *lt == t && *h == hour)
-        {
-            Some(i) => i,
-            None => {
-                self.tables.push((t, hour, TableBuilder::new(t)));
-                self.tables.len() - 1
-            }
-        };
-        &mut self.tables[i].2
+        let (b, hours) =
+            self.tables[t.index()].get_or_insert_with(|| (TableBuilder::new(t), Vec::new()));
+        hours.push(hour);
+        b
     }
 }
 
@@ -494,7 +487,9 @@ fn is_blank(line: &[u8]) -> bool {
 /// Parses one block of whole events.
 pub fn parse_block(data: &[u8], offset: u64, ctx: &ParseContext) -> Result<BlockOutput, Error> {
     let mut out = BlockOutput::default();
-    let mut builders = Builders { tables: Vec::new() };
+    let mut builders = Builders {
+        tables: Default::default(),
+    };
     let mut ind = Indicators::default();
     let mut lines = line_ranges(data).peekable();
     let mut line_no = 0u64;
@@ -548,18 +543,28 @@ pub fn parse_block(data: &[u8], offset: u64, ctx: &ParseContext) -> Result<Block
     }
     out.counts.lines = line_no;
     out.counts.rejected_events = out.rejected.len() as u64;
-    for (t, hour, mut b) in builders.tables {
+    for (t, slot) in LogType::ALL.into_iter().zip(builders.tables) {
+        let Some((mut b, hours)) = slot else {
+            continue;
+        };
         out.counts.rows[t.index()] += b.len() as u64;
         let batch = b.finish().map_err(|source| Error::Arrow {
             table: t.table(),
             source,
         })?;
-        out.batches.push(HourBatch {
-            log_type: t,
-            hour,
-            batch,
-        });
+        // Logs run forward in time, so each hour is one run of rows: zero-copy slices.
+        let mut start = 0;
+        for run in hours.chunk_by(|a, b| a == b) {
+            out.batches.push(HourBatch {
+                log_type: t,
+                hour: run[0],
+                batch: batch.slice(start, run.len()),
+            });
+            start += run.len();
+        }
     }
+    // Hour by hour, as the events came (a stable sort keeps a table's runs in order).
+    out.batches.sort_by_key(|b| b.hour);
     Ok(out)
 }
 

@@ -114,7 +114,7 @@ impl Store for LocalStore {
         let file = File::create(&tmp).map_err(wrap)?;
         Ok(Box::new(LocalObject {
             durable: self.durable,
-            file: Some(BufWriter::with_capacity(1 << 20, file)),
+            file: Some(BufWriter::with_capacity(64 << 10, file)),
             tmp,
             path,
         }))

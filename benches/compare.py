@@ -1,0 +1,119 @@
+"""Runs jwas and the DuckDB peer alternately and prints the comparison table.
+
+Called by benches/compare.sh (which prepares the corpus, the build and the venv)."""
+import argparse
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+
+import duckdb
+
+TABLES = ["juniper_access", "juniper_audit", "juniper_firewall", "juniper_mws",
+          "juniper_postgres", "juniper_security"]
+
+
+def timed(cmd):
+    """Runs cmd under /usr/bin/time -v; returns (seconds, peak RSS in MiB, stdout+stderr)."""
+    p = subprocess.run(["/usr/bin/time", "-v"] + cmd, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True, errors="replace")
+    out = p.stdout
+    if p.returncode != 0:
+        sys.exit("failed (exit %d): %s\n%s" % (p.returncode, " ".join(cmd), out[-4000:]))
+    m = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)", out)
+    secs = int(m.group(1) or 0) * 3600 + int(m.group(2)) * 60 + float(m.group(3))
+    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", out).group(1)) / 1024
+    return secs, rss, out
+
+
+def table_digest(con, root):
+    """Rows per table and an order-independent hash of the rows without p_parse_time."""
+    res = {}
+    for t in TABLES:
+        glob = os.path.join(root, t, "*", "*", "*", "*", "*.parquet")
+        res[t] = con.execute(
+            "SELECT count(*), bit_xor(hash(r)) FROM (SELECT * EXCLUDE (p_parse_time) "
+            "FROM read_parquet(?, hive_partitioning = false)) r", [glob]).fetchone()
+    return res
+
+
+def files(root):
+    out = []
+    for d, _, fs in os.walk(root):
+        out += [os.path.relpath(os.path.join(d, f), root) for f in fs if f.endswith(".parquet")]
+    return sorted(out)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--corpus", required=True)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--dir", required=True)
+    ap.add_argument("--jwas", required=True)
+    ap.add_argument("--peer", required=True)
+    a = ap.parse_args()
+    size = os.path.getsize(a.corpus)
+    mb = size / 1e6
+    with open(a.corpus, "rb") as f:  # into the page cache, for every contender alike
+        while f.read(1 << 24):
+            pass
+
+    def jwas(threads):
+        out = os.path.join(a.dir, "out-jwas-t%d" % threads)
+        shutil.rmtree(out, ignore_errors=True)
+        return [a.jwas, "parse", a.corpus, "--out", out, "--threads", str(threads),
+                "--reference-time", "2023-12-31T23:59:59Z"], out
+
+    def peer():
+        out = os.path.join(a.dir, "out-duckdb")
+        shutil.rmtree(out, ignore_errors=True)
+        return [sys.executable, a.peer, a.corpus, out, "--threads", "2", "--year", "2023"], out
+
+    contenders = [("jwas --threads 2", lambda: jwas(2)),
+                  ("jwas --threads 1", lambda: jwas(1)),
+                  ("duckdb peer --threads 2", peer)]
+    results = {name: [] for name, _ in contenders}
+    summary_lines = {}
+    for run in range(a.runs):
+        for name, make in contenders:
+            cmd, out = make()
+            secs, rss, text = timed(cmd)
+            results[name].append((secs, rss))
+            print("run %d  %-24s %7.2f s  %7.1f MB/s  %6.0f MiB" % (run + 1, name, secs, mb / secs, rss),
+                  file=sys.stderr, flush=True)
+            if name.startswith("jwas"):
+                summary_lines[name] = [l for l in text.splitlines()
+                                       if l.startswith(("lines ", "rows:", "wrote "))]
+    med = {n: (statistics.median(s for s, _ in r), max(m for _, m in r)) for n, r in results.items()}
+    duck = med["duckdb peer --threads 2"][0]
+    one = med["jwas --threads 1"][0]
+    print()
+    print("corpus: %s (%.0f MB), %d runs each, alternating; median time, max peak RSS" % (
+        os.path.basename(a.corpus), mb, a.runs))
+    print("machine: %s, %d cores, %s" % (platform.machine(), os.cpu_count(), platform.platform()))
+    print()
+    print("| contender | median s | MB/s | peak RSS MiB | vs DuckDB | vs jwas 1 thread |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, _ in contenders:
+        s, rss = med[name]
+        print("| %s | %.2f | %.1f | %.0f | %.2fx | %.2fx |" % (name, s, mb / s, rss, duck / s, one / s))
+    print()
+    for name, lines in summary_lines.items():
+        for l in lines:
+            print("%s: %s" % (name, l))
+    con = duckdb.connect()
+    d2 = table_digest(con, os.path.join(a.dir, "out-jwas-t2"))
+    d1 = table_digest(con, os.path.join(a.dir, "out-jwas-t1"))
+    f2, f1 = files(os.path.join(a.dir, "out-jwas-t2")), files(os.path.join(a.dir, "out-jwas-t1"))
+    same = d1 == d2 and f1 == f2
+    print("1 vs 2 threads: rows per table %s; row hashes %s; file names %s (%d files)" % (
+        "equal" if all(d1[t][0] == d2[t][0] for t in TABLES) else "DIFFER",
+        "equal" if d1 == d2 else "DIFFER", "equal" if f1 == f2 else "DIFFER", len(f2)))
+    sys.exit(0 if same else 1)
+
+
+if __name__ == "__main__":
+    main()
