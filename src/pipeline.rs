@@ -461,8 +461,17 @@ impl Builders {
 /// The log type of an event's first line, by its tag (`None`: no header or unknown tag).
 /// It decides whether the following lines belong to the event (Access) or not.
 fn head_log_type(line: &[u8]) -> Option<LogType> {
-    let text = String::from_utf8_lossy(line);
+    let text = utf8(line);
     header(&text).and_then(|h| LogType::classify(h.rest))
+}
+
+/// `bytes` as text, invalid UTF-8 replaced by U+FFFD. `str::from_utf8` checks ASCII a word
+/// at a time, several times faster than the lossy decoder on the valid text logs are.
+fn utf8(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
 }
 
 /// Lines of a block: `(start, end)` byte ranges without the newline.
@@ -597,7 +606,7 @@ fn event(
             raw.len()
         )));
     }
-    let text: Cow<'_, str> = String::from_utf8_lossy(raw);
+    let text: Cow<'_, str> = utf8(raw);
     let text = text.strip_suffix('\r').unwrap_or(&text);
     let Some(h) = header(text) else {
         return Ok(Err(

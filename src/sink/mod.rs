@@ -10,7 +10,12 @@ use crate::error::Error;
 use crate::logtype::LogType;
 use crate::pipeline::HourBatch;
 use arrow_array::RecordBatch;
-use parquet::arrow::ArrowWriter;
+use arrow_schema::SchemaRef;
+use parquet::arrow::arrow_writer::ArrowWriterOptions;
+use parquet::arrow::{add_encoded_arrow_schema_to_metadata, ArrowSchemaConverter, ArrowWriter};
+use parquet::errors::ParquetError;
+use parquet::schema::types::SchemaDescriptor;
+use std::cell::RefCell;
 use parquet::basic::{Compression as ParquetCompression, GzipLevel, ZstdLevel};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
@@ -48,7 +53,7 @@ impl Format {
 }
 
 /// Parquet compression codec.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Compression {
     /// zstd at [`DEFAULT_ZSTD_LEVEL`].
     Zstd,
@@ -402,16 +407,50 @@ fn new_file_writer(
     let object = store.create(key)?;
     Ok(match opts.format {
         Format::Parquet => {
-            let props = writer_properties(part.0, opts.compression);
-            let w = ArrowWriter::try_new(object, crate::columns::schema(part.0), Some(props))
-                .map_err(|source| Error::Parquet {
-                    path: key.into(),
-                    source,
-                })?;
+            let wrap = |source| Error::Parquet {
+                path: key.into(),
+                source,
+            };
+            let (schema, options) = parquet_layout(part.0, opts.compression).map_err(wrap)?;
+            let w = ArrowWriter::try_new_with_options(object, schema, options).map_err(wrap)?;
             FileWriter::Parquet(Box::new(w))
         }
         Format::Ndjson => FileWriter::Ndjson(object),
     })
+}
+
+/// The Arrow schema and the writer options of a table's Parquet files. The Parquet schema
+/// and the encoded Arrow schema (`ARROW:schema`) are computed once per thread and table,
+/// not for every file: a year of hourly files is tens of thousands of them.
+fn parquet_layout(
+    log_type: LogType,
+    compression: Compression,
+) -> Result<(SchemaRef, ArrowWriterOptions), ParquetError> {
+    type Layout = (SchemaRef, WriterProperties, SchemaDescriptor);
+    thread_local! {
+        static LAYOUTS: RefCell<HashMap<(LogType, Compression), Arc<Layout>>> =
+            RefCell::new(HashMap::new());
+    }
+    let layout = match LAYOUTS.with(|l| l.borrow().get(&(log_type, compression)).cloned()) {
+        Some(l) => l,
+        None => {
+            let schema = crate::columns::schema(log_type);
+            let mut props = writer_properties(log_type, compression);
+            add_encoded_arrow_schema_to_metadata(&schema, &mut props);
+            let descr = ArrowSchemaConverter::new()
+                .with_coerce_types(props.coerce_types())
+                .convert(&schema)?;
+            let l = Arc::new((schema, props, descr));
+            LAYOUTS.with(|c| c.borrow_mut().insert((log_type, compression), Arc::clone(&l)));
+            l
+        }
+    };
+    let (schema, props, descr) = layout.as_ref();
+    let options = ArrowWriterOptions::new()
+        .with_properties(props.clone())
+        .with_skip_arrow_metadata(true)
+        .with_parquet_schema(descr.clone());
+    Ok((Arc::clone(schema), options))
 }
 
 /// The memory a batch holds, counting a slice as its share of the buffers it shares with
