@@ -54,22 +54,40 @@ def main():
     ap.add_argument("--dir", required=True)
     ap.add_argument("--jwas", required=True)
     ap.add_argument("--peer", required=True)
+    ap.add_argument("--out-root", help="where outputs go (default: --dir)")
+    ap.add_argument("--scale", type=int, default=4,
+                    help="also run jwas on the corpus repeated N times from stdin, to show "
+                         "that peak memory does not grow with the input (0: skip)")
     a = ap.parse_args()
+    root = a.out_root or a.dir
+    for d in os.listdir(root) if os.path.isdir(root) else []:
+        if d.startswith("out-"):
+            shutil.rmtree(os.path.join(root, d), ignore_errors=True)
     size = os.path.getsize(a.corpus)
     mb = size / 1e6
     with open(a.corpus, "rb") as f:  # into the page cache, for every contender alike
         while f.read(1 << 24):
             pass
 
+    # Every run writes to a new directory, and all are deleted at the end: on ext4 without
+    # a journal, creating files right after deleting tens of thousands costs several
+    # times more (inode allocation skips recently deleted inodes), which no real run sees.
+    counter = [0]
+
+    def fresh(name):
+        counter[0] += 1
+        return os.path.join(root, "out-%s-%d" % (name, counter[0]))
+
     def jwas(threads):
-        out = os.path.join(a.dir, "out-jwas-t%d" % threads)
-        shutil.rmtree(out, ignore_errors=True)
+        out = fresh("jwas-t%d" % threads)
+        last[threads] = out
         return [a.jwas, "parse", a.corpus, "--out", out, "--threads", str(threads),
                 "--reference-time", "2023-12-31T23:59:59Z"], out
 
+    last = {}
+
     def peer():
-        out = os.path.join(a.dir, "out-duckdb")
-        shutil.rmtree(out, ignore_errors=True)
+        out = fresh("duckdb")
         return [sys.executable, a.peer, a.corpus, out, "--threads", "2", "--year", "2023"], out
 
     contenders = [("jwas --threads 2", lambda: jwas(2)),
@@ -104,14 +122,25 @@ def main():
     for name, lines in summary_lines.items():
         for l in lines:
             print("%s: %s" % (name, l))
+    if a.scale > 1:
+        out = fresh("jwas-scaled")
+        cmd = ["sh", "-c", 'for i in $(seq %d); do cat "$0"; done | "$1" parse - --out "$2" '
+               '--threads 2 --reference-time 2023-12-31T23:59:59Z' % a.scale, a.corpus, a.jwas, out]
+        secs, rss, _ = timed(cmd)
+        print("memory: jwas --threads 2 on the corpus %d times (%.0f MB, from stdin): "
+              "%.1f s, %.1f MB/s, peak RSS %.0f MiB (1x: %.0f MiB)" % (
+                  a.scale, mb * a.scale, secs, mb * a.scale / secs, rss, med["jwas --threads 2"][1]))
+        shutil.rmtree(out, ignore_errors=True)
     con = duckdb.connect()
-    d2 = table_digest(con, os.path.join(a.dir, "out-jwas-t2"))
-    d1 = table_digest(con, os.path.join(a.dir, "out-jwas-t1"))
-    f2, f1 = files(os.path.join(a.dir, "out-jwas-t2")), files(os.path.join(a.dir, "out-jwas-t1"))
+    d2, d1 = table_digest(con, last[2]), table_digest(con, last[1])
+    f2, f1 = files(last[2]), files(last[1])
     same = d1 == d2 and f1 == f2
     print("1 vs 2 threads: rows per table %s; row hashes %s; file names %s (%d files)" % (
         "equal" if all(d1[t][0] == d2[t][0] for t in TABLES) else "DIFFER",
         "equal" if d1 == d2 else "DIFFER", "equal" if f1 == f2 else "DIFFER", len(f2)))
+    for d in os.listdir(root):
+        if d.startswith("out-"):
+            shutil.rmtree(os.path.join(root, d), ignore_errors=True)
     sys.exit(0 if same else 1)
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end comparison with the DuckDB peer on the shared 1 GB corpus.
 #
-#   benches/compare.sh [--mb 1000] [--runs 3] [--dir /tmp/jwas-bench]
+#   benches/compare.sh [--mb 1000] [--runs 3] [--dir /tmp/jwas-bench] [--out-root DIR]
 #
 # Generates ../shared/bench's corpus (mixed, seed 42) once, builds jwas in release mode,
 # sets up .venv with duckdb, then runs, alternating, RUNS times each:
@@ -12,13 +12,14 @@
 # numbers across runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-MB=1000 RUNS=3 DIR=${TMPDIR:-/tmp}/jwas-bench
+MB=1000 RUNS=3 DIR=${TMPDIR:-/tmp}/jwas-bench OUT_ROOT=
 while [ $# -gt 0 ]; do
   case "$1" in
     --mb) MB=$2; shift 2 ;;
     --runs) RUNS=$2; shift 2 ;;
     --dir) DIR=$2; shift 2 ;;
-    *) echo "usage: benches/compare.sh [--mb N] [--runs N] [--dir DIR]" >&2; exit 2 ;;
+    --out-root) OUT_ROOT=$2; shift 2 ;;
+    *) echo "usage: benches/compare.sh [--mb N] [--runs N] [--dir DIR] [--out-root DIR]" >&2; exit 2 ;;
   esac
 done
 SHARED=${JWAS_SHARED_BENCH:-../shared/bench}
@@ -34,4 +35,4 @@ fi
 cargo build --release --locked --quiet
 PY=$(scripts/venv.sh)
 exec "$PY" benches/compare.py --corpus "$CORPUS" --runs "$RUNS" --dir "$DIR" \
-  --jwas target/release/jwas --peer "$SHARED/peer_duckdb.py"
+  --jwas target/release/jwas --peer "$SHARED/peer_duckdb.py" ${OUT_ROOT:+--out-root "$OUT_ROOT"}

@@ -171,10 +171,16 @@ impl<R: Read> Framer<R> {
         Ok(())
     }
 
-    /// Whether `p` starts an event: a line start followed by a timestamp. Needs 16 bytes
-    /// after `p` (or the end of the input) to tell.
+    /// Whether `p` starts an event: a line start followed by a timestamp, judged on that
+    /// line alone, as [`parse_block`] does. Needs 16 bytes after `p` (or the end of the
+    /// input) to tell.
     fn starts_event(&self, p: usize) -> bool {
-        p > 0 && self.buf[p - 1] == b'\n' && is_event_start(&self.buf[p..])
+        if p == 0 || self.buf[p - 1] != b'\n' {
+            return false;
+        }
+        let head = &self.buf[p..(p + 16).min(self.buf.len())];
+        let line = memchr::memchr(b'\n', head).map_or(head, |n| &head[..n]);
+        is_event_start(line)
     }
 
     fn take(&mut self, n: usize) -> Chunk {
@@ -235,7 +241,7 @@ impl<R: Read> Framer<R> {
 
     fn starts_access_event(&self) -> bool {
         let line_end = memchr::memchr(b'\n', &self.buf).unwrap_or(self.buf.len());
-        head_log_type(&self.buf[..line_end.min(4096)]) == Some(LogType::Access)
+        head_log_type(&self.buf[..line_end]) == Some(LogType::Access)
     }
 
     /// Skips the event at the start of the buffer, which is longer than the limit: up to the
@@ -655,4 +661,57 @@ fn event(
     let table = builders.get(t, time.div_euclid(HOUR_MS));
     append_event(table, h.hostname, &ev, &std, ind);
     Ok(Ok(()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::standard::{InputIdentity, ReferenceTime, RowId};
+
+    fn ctx() -> ParseContext {
+        let reference = chrono::DateTime::from_timestamp(1_711_000_000, 0).unwrap_or_default();
+        ParseContext {
+            reference: ReferenceTime::new(reference),
+            row_id: RowId::new(&InputIdentity {
+                uri: "test".into(),
+                size: None,
+                version: None,
+            }),
+            log_type: None,
+            parse_time: 0,
+            source_id: None,
+            source_label: None,
+            source_object: "test".into(),
+            max_event_bytes: DEFAULT_MAX_EVENT_BYTES,
+        }
+    }
+
+    fn counts(data: &[u8], block_bytes: usize) -> (LineCounts, usize) {
+        let mut rejected = 0;
+        let opts = PipelineOptions {
+            threads: 1,
+            block_bytes,
+        };
+        let c = run(data, &ctx(), opts, "test", |out| {
+            rejected += out.rejected.len();
+            Ok(())
+        });
+        (c.unwrap_or_default(), rejected)
+    }
+
+    /// Found by the `block` fuzz target: a 15-byte line `Mmm d HH:MM:SS ` is no event start
+    /// (too short), and the framer must not cut a block before it either.
+    #[test]
+    fn block_size_does_not_change_a_short_timestamp_line() {
+        let mut data = b"Mar 19 21:11:47 webappsecure [INFO][mws-access][se-request-6] key:k,PHASE_REQUEST_PRE_PROCESS,127.0.0.1,http://h/\nMar 4 16:18:00 \n".to_vec();
+        for _ in 0..45 {
+            data.extend_from_slice(&[b'x'; 99]);
+            data.push(b'\n');
+        }
+        let whole = counts(&data, DEFAULT_BLOCK_BYTES);
+        assert_eq!(whole.0.lines, 47);
+        for block in [64, 135, 500, 1000] {
+            assert_eq!(counts(&data, block), whole, "block size {block}");
+        }
+    }
 }

@@ -13,12 +13,12 @@ use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use parquet::arrow::arrow_writer::ArrowWriterOptions;
 use parquet::arrow::{add_encoded_arrow_schema_to_metadata, ArrowSchemaConverter, ArrowWriter};
-use parquet::errors::ParquetError;
-use parquet::schema::types::SchemaDescriptor;
-use std::cell::RefCell;
 use parquet::basic::{Compression as ParquetCompression, GzipLevel, ZstdLevel};
+use parquet::errors::ParquetError;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::SchemaDescriptor;
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
@@ -55,8 +55,8 @@ impl Format {
 /// Parquet compression codec.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Compression {
-    /// zstd at [`DEFAULT_ZSTD_LEVEL`].
-    Zstd,
+    /// zstd at a level (1–22; [`DEFAULT_ZSTD_LEVEL`] by default).
+    Zstd(i32),
     /// Snappy.
     Snappy,
     /// gzip at the default level.
@@ -68,9 +68,11 @@ pub enum Compression {
 impl Compression {
     fn parquet(self) -> ParquetCompression {
         match self {
-            Compression::Zstd => {
-                ParquetCompression::ZSTD(ZstdLevel::try_new(DEFAULT_ZSTD_LEVEL).unwrap_or_default())
-            }
+            Compression::Zstd(level) => ParquetCompression::ZSTD(
+                ZstdLevel::try_new(level)
+                    .or_else(|_| ZstdLevel::try_new(DEFAULT_ZSTD_LEVEL))
+                    .unwrap_or_default(),
+            ),
             Compression::Snappy => ParquetCompression::SNAPPY,
             Compression::Gzip => ParquetCompression::GZIP(GzipLevel::default()),
             Compression::None => ParquetCompression::UNCOMPRESSED,
@@ -97,7 +99,7 @@ impl Default for TableOptions {
     fn default() -> Self {
         TableOptions {
             format: Format::Parquet,
-            compression: Compression::Zstd,
+            compression: Compression::Zstd(DEFAULT_ZSTD_LEVEL),
             max_file_rows: DEFAULT_MAX_FILE_ROWS,
             max_open_files: DEFAULT_MAX_OPEN_FILES,
             writers: std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -441,7 +443,10 @@ fn parquet_layout(
                 .with_coerce_types(props.coerce_types())
                 .convert(&schema)?;
             let l = Arc::new((schema, props, descr));
-            LAYOUTS.with(|c| c.borrow_mut().insert((log_type, compression), Arc::clone(&l)));
+            LAYOUTS.with(|c| {
+                c.borrow_mut()
+                    .insert((log_type, compression), Arc::clone(&l))
+            });
             l
         }
     };
