@@ -1581,23 +1581,9 @@ const RESPONSES: [(&str, &str, &str); 5] = [
 mod tests {
     use super::*;
     use crate::pipeline::{parse_block, ParseContext};
-    use crate::standard::{InputIdentity, ReferenceTime, RowId};
 
     fn ctx(reference: DateTime<Utc>) -> ParseContext {
-        ParseContext {
-            reference: ReferenceTime::new(reference),
-            row_id: RowId::new(&InputIdentity {
-                uri: "gen".into(),
-                size: None,
-                version: None,
-            }),
-            log_type: None,
-            parse_time: 0,
-            source_id: None,
-            source_label: None,
-            source_object: "gen".into(),
-            max_event_bytes: crate::pipeline::DEFAULT_MAX_EVENT_BYTES,
-        }
+        ParseContext::new("gen", reference)
     }
 
     #[test]

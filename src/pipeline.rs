@@ -11,7 +11,7 @@ use crate::columns::{append_event, Event, Standard, TableBuilder};
 use crate::error::Error;
 use crate::grammar::{self, common::clip, header, is_event_start};
 use crate::logtype::LogType;
-use crate::standard::{Indicators, ReferenceTime, RowId};
+use crate::standard::{Indicators, InputIdentity, ReferenceTime, RowId};
 use arrow_array::RecordBatch;
 use std::borrow::Cow;
 use std::io::Read;
@@ -45,6 +45,28 @@ pub struct ParseContext {
     pub source_object: String,
     /// Events longer than this are rejected.
     pub max_event_bytes: usize,
+}
+
+impl ParseContext {
+    /// A context for text named `source_object` (also its identity for row ids), any log
+    /// type, default limits, and `p_parse_time` equal to `reference` (deterministic; set
+    /// `parse_time` for another).
+    pub fn new(source_object: &str, reference: chrono::DateTime<chrono::Utc>) -> ParseContext {
+        ParseContext {
+            reference: ReferenceTime::new(reference),
+            row_id: RowId::new(&InputIdentity {
+                uri: source_object.to_owned(),
+                size: None,
+                version: None,
+            }),
+            log_type: None,
+            parse_time: reference.timestamp_millis(),
+            source_id: None,
+            source_label: None,
+            source_object: source_object.to_owned(),
+            max_event_bytes: DEFAULT_MAX_EVENT_BYTES,
+        }
+    }
 }
 
 /// An event that was not written, and why.
@@ -666,24 +688,10 @@ fn event(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::standard::{InputIdentity, ReferenceTime, RowId};
 
     fn ctx() -> ParseContext {
         let reference = chrono::DateTime::from_timestamp(1_711_000_000, 0).unwrap_or_default();
-        ParseContext {
-            reference: ReferenceTime::new(reference),
-            row_id: RowId::new(&InputIdentity {
-                uri: "test".into(),
-                size: None,
-                version: None,
-            }),
-            log_type: None,
-            parse_time: 0,
-            source_id: None,
-            source_label: None,
-            source_object: "test".into(),
-            max_event_bytes: DEFAULT_MAX_EVENT_BYTES,
-        }
+        ParseContext::new("test", reference)
     }
 
     fn counts(data: &[u8], block_bytes: usize) -> (LineCounts, usize) {

@@ -27,6 +27,9 @@ pub use store::{LocalStore, ObjectWriter, Store};
 
 /// Rows per Parquet row group, at most.
 pub const DEFAULT_ROW_GROUP_ROWS: usize = 128 * 1024;
+/// Encoded bytes per Parquet row group, at most (estimated while encoding): bounds the
+/// memory of an open file whatever its rows are like.
+pub const DEFAULT_ROW_GROUP_BYTES: usize = 32 << 20;
 /// Rows per output file before it rolls over to the next sequence number.
 pub const DEFAULT_MAX_FILE_ROWS: usize = 1_000_000;
 /// Output files open at once; the least recently used is closed beyond this.
@@ -107,7 +110,7 @@ impl Default for TableOptions {
     }
 }
 
-/// Parquet writer settings: codec, row groups of at most 128 Ki rows, dictionary encoding
+/// Parquet writer settings: codec, row groups of at most 128 Ki rows and 32 MiB, dictionary encoding
 /// on, statistics per column chunk (min, max, null count; no page-level column index,
 /// which costs more than it saves on files of a few thousand rows), and the `jwas.*`
 /// key-value metadata.
@@ -116,6 +119,7 @@ pub fn writer_properties(log_type: LogType, compression: Compression) -> WriterP
         .set_compression(compression.parquet())
         .set_statistics_enabled(EnabledStatistics::Chunk)
         .set_max_row_group_row_count(Some(DEFAULT_ROW_GROUP_ROWS))
+        .set_max_row_group_bytes(Some(DEFAULT_ROW_GROUP_BYTES))
         .set_key_value_metadata(Some(vec![
             KeyValue::new("jwas.log_type".to_owned(), log_type.name().to_owned()),
             KeyValue::new(
@@ -370,7 +374,7 @@ fn writer_of(part: Part, writers: usize) -> usize {
 
 /// Arrow bytes a writer thread holds in batches not yet handed to a Parquet encoder;
 /// beyond this, the file with the most pending rows starts its encoder.
-const PENDING_BYTES: usize = 64 << 20;
+const PENDING_BYTES: usize = 32 << 20;
 
 /// A file being written by a writer thread. A Parquet file keeps its rows as Arrow
 /// batches and is encoded in one go when it closes: most hourly files of a long input are

@@ -14,6 +14,11 @@ use std::vec::Vec;
 /// Contexts kept per thread and kind.
 const KEEP: usize = 64;
 
+/// A compression context that grew beyond this (it compressed large inputs) is freed,
+/// not kept: the pool is for the many small ones, and 64 large ones would hold over
+/// 100 MB per thread. Creating a context is cheap next to compressing that much.
+const KEEP_CCTX_BYTES: usize = 256 << 10;
+
 struct Pool {
     cctx: Vec<NonNull<zstd_sys::ZSTD_CCtx>>,
     dctx: Vec<NonNull<zstd_sys::ZSTD_DCtx>>,
@@ -74,7 +79,8 @@ pub(crate) fn give_cctx(c: NonNull<zstd_sys::ZSTD_CCtx>) {
     use zstd_sys::ZSTD_ResetDirective::*;
     // Safety: Just FFI on a context the caller owns and gives up.
     let reset = unsafe {
-        !is_error(zstd_sys::ZSTD_CCtx_reset(c.as_ptr(), ZSTD_reset_session_only))
+        zstd_sys::ZSTD_sizeof_CCtx(c.as_ptr()) <= KEEP_CCTX_BYTES
+            && !is_error(zstd_sys::ZSTD_CCtx_reset(c.as_ptr(), ZSTD_reset_session_only))
             && !is_error(zstd_sys::ZSTD_CCtx_reset(
                 c.as_ptr(),
                 ZSTD_reset_session_and_parameters,
