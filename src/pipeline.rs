@@ -471,7 +471,6 @@ fn too_long(offset: u64, lines: u64, bytes: u64, raw: &[u8], ctx: &ParseContext)
     out
 }
 
-/// Tables being built for one block, by (table, hour).
 /// One builder per table for a block, and the event hour of each row appended.
 struct Builders {
     tables: [Option<(TableBuilder, Vec<i64>)>; 6],

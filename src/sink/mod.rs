@@ -172,6 +172,18 @@ struct Writer {
     handle: Option<JoinHandle<Result<(), Error>>>,
 }
 
+impl Writer {
+    /// Hangs up and waits for the thread: its result, or why it has none.
+    fn stop(&mut self) -> Result<(), Error> {
+        self.tx = None;
+        match self.handle.take().map(JoinHandle::join) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(Error::Worker("a writer thread panicked".into())),
+            None => Err(Error::Worker("a writer thread stopped".into())),
+        }
+    }
+}
+
 /// Writes the batches of one run (one input, or one batch of inputs) into hourly
 /// partitions. File names are `<name>-<seq>.<ext>`: `name` comes from the identity of
 /// the inputs, and `seq` counts the files of one partition in the order they are opened, so
@@ -310,12 +322,8 @@ impl TableSink {
         if sent {
             return Ok(());
         }
-        w.tx = None;
-        match w.handle.take().map(JoinHandle::join) {
-            Some(Ok(Err(e))) => Err(e),
-            Some(Err(_)) => Err(Error::Worker("a writer thread panicked".into())),
-            _ => Err(Error::Worker("a writer thread stopped".into())),
-        }
+        w.stop()?;
+        Err(Error::Worker("a writer thread stopped".into()))
     }
 
     /// Closes every file and waits for the writer threads; returns the files written,
@@ -328,13 +336,7 @@ impl TableSink {
         }
         let mut first_error = None;
         for w in &mut self.writers {
-            w.tx = None;
-            let result = match w.handle.take().map(JoinHandle::join) {
-                Some(Ok(r)) => r,
-                Some(Err(_)) => Err(Error::Worker("a writer thread panicked".into())),
-                None => Err(Error::Worker("a writer thread stopped".into())),
-            };
-            if let (Err(e), None) = (result, &first_error) {
+            if let (Err(e), None) = (w.stop(), &first_error) {
                 first_error = Some(e);
             }
         }
@@ -500,9 +502,8 @@ fn writer_loop(store: &dyn Store, opts: TableOptions, rx: Receiver<Command>) -> 
                 let Some(file) = files.get_mut(&part) else {
                     continue;
                 };
-                if opts.format == Format::Ndjson {
-                    file.pending.push(batch);
-                    file.drain(part, store, &opts)?;
+                if let (Format::Ndjson, Some(w)) = (opts.format, file.writer.as_mut()) {
+                    write_batch(&file.key, w, &batch)?;
                     continue;
                 }
                 let bytes = slice_bytes(&batch);
