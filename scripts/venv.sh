@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Creates (once) the project's Python venv in .venv with pinned tools: duckdb for the
-# query scripts. Prints the venv's python path. Needs only Python 3 (with venv/pip).
+# query scripts, moto (a local S3/SQS server) for the S3 tests, awscli for the README's
+# S3 walk-through. Prints the venv's python path. Needs only Python 3 (with venv/pip).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=.venv
 STAMP="$VENV/.jwas-requirements"
-REQS="duckdb==1.5.6 pytz==2026.6"
+REQS="duckdb==1.5.6 pytz==2026.6 moto[server]==5.2.5 awscli==1.46.3 boto3==1.44.5 botocore==1.44.5"
+# One creator at a time (test binaries may ask at once).
+exec 9>".venv.lock"
+flock 9
 if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$REQS" ]; then
   command -v python3 >/dev/null || { echo "scripts/venv.sh: python3 is required (apt-get install python3 python3-venv)" >&2; exit 1; }
   python3 -m venv "$VENV" >&2 || { echo "scripts/venv.sh: 'python3 -m venv' failed: install python3-venv" >&2; exit 1; }

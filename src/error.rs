@@ -46,7 +46,34 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// An S3 request failed.
+    #[error("{uri}: {message}")]
+    S3 {
+        /// The bucket, prefix or object concerned (`s3://...`).
+        uri: String,
+        /// What kind of failure, for callers that treat some differently.
+        kind: S3ErrorKind,
+        /// One line for the user.
+        message: String,
+    },
     /// A worker thread panicked (a bug in jwas).
     #[error("a worker thread failed: {0}")]
     Worker(String),
+}
+
+/// The kinds of S3 failure a user meets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum S3ErrorKind {
+    /// The bucket does not exist.
+    NoSuchBucket,
+    /// The object does not exist (any more), or changed since it was listed.
+    NoSuchKey,
+    /// The credentials are not allowed to do this.
+    AccessDenied,
+    /// No credentials were found, or they are not valid.
+    Credentials,
+    /// The endpoint could not be reached.
+    Unreachable,
+    /// Anything else.
+    Other,
 }

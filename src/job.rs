@@ -10,7 +10,7 @@ use crate::sink::{
 use crate::source::Input;
 use crate::standard::{ReferenceTime, RowId};
 use chrono::{DateTime, Utc};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::sync::Arc;
 
 /// Options of a run.
@@ -80,9 +80,21 @@ pub fn output_name(input: &Input) -> String {
     format!("{:016x}", (input.identity().digest() >> 64) as u64)
 }
 
-/// Parses one input and writes its rows and rejected events.
+/// Parses one local input (or standard input) and writes its rows and rejected events.
 pub fn process(
     input: &Input,
+    opts: &JobOptions,
+    dest: &mut Destination<'_>,
+    rejected: &mut RejectedTo<'_>,
+) -> Result<InputSummary, Error> {
+    process_reader(input, input.open()?, opts, dest, rejected)
+}
+
+/// Parses `reader`, the (decompressed) bytes of `input`, and writes its rows and rejected
+/// events. Returns once every file it wrote is stored ([`Store::sync`]).
+pub fn process_reader(
+    input: &Input,
+    reader: Box<dyn Read + Send>,
     opts: &JobOptions,
     dest: &mut Destination<'_>,
     rejected: &mut RejectedTo<'_>,
@@ -101,7 +113,6 @@ pub fn process(
         source_object: source_object.clone(),
         max_event_bytes: opts.max_event_bytes,
     };
-    let reader = input.open()?;
     let mut tables = match dest {
         Destination::Store(store) => {
             Some(TableSink::new(Arc::clone(store), opts.tables, name.clone()))
@@ -160,6 +171,12 @@ pub fn process(
         }
         _ => None,
     };
+    if let Destination::Store(store) = dest {
+        store.sync()?;
+    }
+    if let RejectedTo::Store(store) = rejected {
+        store.sync()?;
+    }
     Ok(InputSummary {
         input: source_object,
         counts,

@@ -22,6 +22,8 @@ pub mod grammar;
 pub mod job;
 pub mod logtype;
 pub mod pipeline;
+#[cfg(feature = "s3")]
+pub mod s3;
 pub mod sink;
 pub mod source;
 pub mod standard;

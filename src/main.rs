@@ -7,7 +7,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use jwas::columns::render;
 use jwas::job::{self, Destination, InputSummary, JobOptions, RejectedTo};
 use jwas::pipeline::{LineCounts, PipelineOptions, DEFAULT_BLOCK_BYTES, DEFAULT_MAX_EVENT_BYTES};
+use jwas::s3::{S3Config, S3Store, S3};
 use jwas::sink::{self, LocalStore, TableOptions};
+use jwas::source::{Input, S3Uri};
 use jwas::{source, Error, LogType};
 use std::io::Write;
 use std::path::PathBuf;
@@ -51,13 +53,20 @@ enum CompressionArg {
 
 #[derive(clap::Args)]
 struct ParseArgs {
-    /// Files, directories (read recursively, hidden entries skipped) or '-' for standard input.
+    /// Files, directories (read recursively, hidden entries skipped), '-' for standard input,
+    /// or s3://bucket/prefix (every object under it) and s3://bucket/key (one object).
     /// gzip and zstd input is detected and decompressed.
     #[arg(required = true)]
     inputs: Vec<String>,
-    /// Output directory, or '-' for NDJSON on standard output.
+    /// Output directory, s3://bucket/prefix, or '-' for NDJSON on standard output.
     #[arg(long)]
     out: String,
+    /// S3 objects fetched at once (read ahead while earlier ones are parsed).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    concurrency: u16,
+    /// An S3-compatible endpoint (default: AWS_ENDPOINT_URL, else AWS); path-style addressing.
+    #[arg(long)]
+    endpoint_url: Option<String>,
     /// Output file format.
     #[arg(long, value_enum, default_value = "parquet")]
     format: FormatArg,
@@ -174,7 +183,10 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+            // The AWS SDK logs each failed credential provider as a warning with a debug
+            // dump; jwas reports the outcome itself in one line.
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn,aws_config=error,aws_smithy_runtime=error".into()),
         )
         .init();
     let result = match cli.command {
@@ -293,8 +305,29 @@ fn parse(args: ParseArgs) -> Result<ExitCode> {
             ..TableOptions::default()
         },
     };
-    let inputs = source::expand(&args.inputs).context("finding inputs")?;
-    let store: Arc<dyn sink::Store> = Arc::new(LocalStore::new(&args.out));
+    let out_s3 = S3Uri::parse(&args.out).transpose()?;
+    let needs_s3 = out_s3.is_some() || args.inputs.iter().any(|a| a.starts_with("s3://"));
+    let s3 = if needs_s3 {
+        Some(S3::connect(&S3Config {
+            endpoint_url: args.endpoint_url.clone(),
+        })?)
+    } else {
+        None
+    };
+    let mut inputs = Vec::new();
+    for arg in &args.inputs {
+        match (S3Uri::parse(arg).transpose()?, &s3) {
+            (Some(uri), Some(s3)) => inputs.extend(s3.list(&uri)?),
+            _ => source::expand_one(arg, &mut inputs).context("finding inputs")?,
+        }
+    }
+    let store: Arc<dyn sink::Store> = match (&out_s3, &s3) {
+        (Some(uri), Some(s3)) => {
+            s3.check_bucket(uri)?;
+            Arc::new(S3Store::new(Arc::clone(s3), uri))
+        }
+        _ => Arc::new(LocalStore::new(&args.out)),
+    };
 
     let stdout = std::io::stdout();
     let mut stdout_lock = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
@@ -329,9 +362,26 @@ fn parse(args: ParseArgs) -> Result<ExitCode> {
     );
     let mut summaries = Vec::new();
     let mut failures = 0;
-    for input in &inputs {
+    // S3 objects are opened `--concurrency` ahead: their downloads run while earlier
+    // inputs are parsed, each buffering a bounded number of chunks.
+    let ahead_max = usize::from(args.concurrency);
+    let mut ahead = std::collections::VecDeque::new();
+    let mut next_open = 0;
+    for (i, input) in inputs.iter().enumerate() {
         bar.set_message(input.name());
-        match job::process(input, &opts, &mut dest, &mut rejected) {
+        while next_open < inputs.len() && next_open < i + ahead_max {
+            ahead.push_back(match (&inputs[next_open], &s3) {
+                (Input::S3(o), Some(s3)) => Some(s3.open(o)),
+                _ => None,
+            });
+            next_open += 1;
+        }
+        let result = match ahead.pop_front().flatten() {
+            Some(raw) => source::open_decompressed(input, raw)
+                .and_then(|r| job::process_reader(input, r, &opts, &mut dest, &mut rejected)),
+            None => job::process(input, &opts, &mut dest, &mut rejected),
+        };
+        match result {
             Ok(s) => summaries.push(s),
             Err(e @ Error::Write { .. }) if is_pipe(&e) => return Err(e.into()),
             Err(e) => {

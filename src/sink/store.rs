@@ -18,6 +18,12 @@ pub trait Store: Send + Sync {
     fn create(&self, key: &str) -> Result<Box<dyn ObjectWriter>, Error>;
     /// The object's location, for messages (a path or an `s3://` URI).
     fn location(&self, key: &str) -> String;
+    /// Waits until every object committed so far is stored, and returns the first failure.
+    /// A store may finish a commit in the background (S3 uploads); local files are in place
+    /// when `commit` returns.
+    fn sync(&self) -> Result<(), Error> {
+        Ok(())
+    }
 }
 
 /// A local directory.

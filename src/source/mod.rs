@@ -1,6 +1,7 @@
 //! Inputs: local files, directories (walked recursively, in name order, hidden entries
-//! skipped) and standard input; gzip and zstd are detected by magic bytes and decoded while
-//! streaming, whatever the name.
+//! skipped), standard input and S3 objects; gzip and zstd are detected by magic bytes and
+//! decoded while streaming, whatever the name. S3 objects are listed and opened through
+//! `jwas::s3` (feature `s3`).
 
 use crate::error::Error;
 use crate::standard::InputIdentity;
@@ -23,6 +24,73 @@ pub enum Input {
     },
     /// Standard input (`-`).
     Stdin,
+    /// An S3 object, as listed.
+    S3(S3Object),
+}
+
+/// An S3 object: where it is and what identifies this version of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct S3Object {
+    /// The bucket.
+    pub bucket: String,
+    /// The key.
+    pub key: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// The ETag, without quotes.
+    pub etag: Option<String>,
+    /// LastModified, the reference time for year inference.
+    pub modified: Option<DateTime<Utc>>,
+}
+
+impl S3Object {
+    /// `s3://bucket/key`.
+    pub fn uri(&self) -> String {
+        format!("s3://{}/{}", self.bucket, self.key)
+    }
+}
+
+/// An `s3://bucket/prefix` location.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct S3Uri {
+    /// The bucket.
+    pub bucket: String,
+    /// The key or key prefix, without a leading `/` (may be empty).
+    pub key: String,
+}
+
+impl S3Uri {
+    /// Parses `s3://bucket[/key]`; `None` if `s` does not start with `s3://`.
+    pub fn parse(s: &str) -> Option<Result<S3Uri, Error>> {
+        let rest = s.strip_prefix("s3://")?;
+        let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
+        Some(if bucket.is_empty() {
+            Err(Error::Input {
+                input: s.to_owned(),
+                reason: "no bucket name (expected s3://bucket/prefix)".into(),
+            })
+        } else {
+            Ok(S3Uri {
+                bucket: bucket.to_owned(),
+                key: key.trim_start_matches('/').to_owned(),
+            })
+        })
+    }
+
+    /// The key prefix with a final `/` when not empty: a "folder".
+    pub fn folder(&self) -> String {
+        if self.key.is_empty() || self.key.ends_with('/') {
+            self.key.clone()
+        } else {
+            format!("{}/", self.key)
+        }
+    }
+}
+
+impl std::fmt::Display for S3Uri {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "s3://{}/{}", self.bucket, self.key)
+    }
 }
 
 impl Input {
@@ -31,6 +99,7 @@ impl Input {
         match self {
             Input::File { path, .. } => path.display().to_string(),
             Input::Stdin => "-".to_owned(),
+            Input::S3(o) => o.uri(),
         }
     }
 
@@ -47,34 +116,54 @@ impl Input {
                 size: None,
                 version: None,
             },
+            Input::S3(o) => InputIdentity {
+                uri: o.uri(),
+                size: Some(o.size),
+                version: o.etag.clone(),
+            },
         }
     }
 
-    /// The input's own time: the file's mtime.
+    /// The input's own time: the file's mtime or the object's LastModified.
     pub fn modified(&self) -> Option<DateTime<Utc>> {
         match self {
             Input::File { mtime, .. } => *mtime,
             Input::Stdin => None,
+            Input::S3(o) => o.modified,
         }
     }
 
-    /// Opens the input, decompressing gzip or zstd.
+    /// Opens a local input or standard input, decompressing gzip or zstd. S3 objects are
+    /// opened with `jwas::s3::S3::open`, then [`open_decompressed`].
     pub fn open(&self) -> Result<Box<dyn Read + Send>, Error> {
-        let name = self.name();
         let raw: Box<dyn Read + Send> = match self {
             Input::File { path, .. } => {
                 Box::new(File::open(path).map_err(|source| Error::Read {
-                    input: name.clone(),
+                    input: self.name(),
                     source,
                 })?)
             }
             Input::Stdin => Box::new(std::io::stdin()),
+            Input::S3(o) => {
+                return Err(Error::Input {
+                    input: o.uri(),
+                    reason: "S3 objects are read through an S3 client (jwas::s3)".into(),
+                })
+            }
         };
-        decompress(raw).map_err(|source| Error::Read {
-            input: name,
-            source,
-        })
+        open_decompressed(self, raw)
     }
+}
+
+/// [`decompress`] with the input's name on errors.
+pub fn open_decompressed(
+    input: &Input,
+    raw: Box<dyn Read + Send>,
+) -> Result<Box<dyn Read + Send>, Error> {
+    decompress(raw).map_err(|source| Error::Read {
+        input: input.name(),
+        source,
+    })
 }
 
 /// Wraps `input` in a gzip (multi-member) or zstd decoder when its first bytes say so.
@@ -133,26 +222,33 @@ fn walk(dir: &Path, out: &mut Vec<Input>) -> Result<(), Error> {
     Ok(())
 }
 
-/// Expands the command line's inputs: files as given, directories into their files, `-`.
+/// Expands the command line's local inputs: files as given, directories into their files,
+/// `-`. (`s3://` inputs are listed by `jwas::s3::S3::list`.)
 pub fn expand(args: &[String]) -> Result<Vec<Input>, Error> {
     let mut out = Vec::new();
     for arg in args {
-        if arg == "-" {
-            out.push(Input::Stdin);
-            continue;
-        }
-        let path = PathBuf::from(arg);
-        let meta = std::fs::metadata(&path).map_err(|source| Error::Read {
-            input: arg.clone(),
-            source,
-        })?;
-        if meta.is_dir() {
-            walk(&path, &mut out)?;
-        } else {
-            out.push(file_input(path, &meta));
-        }
+        expand_one(arg, &mut out)?;
     }
     Ok(out)
+}
+
+/// Expands one local input, appending to `out`.
+pub fn expand_one(arg: &str, out: &mut Vec<Input>) -> Result<(), Error> {
+    if arg == "-" {
+        out.push(Input::Stdin);
+        return Ok(());
+    }
+    let path = PathBuf::from(arg);
+    let meta = std::fs::metadata(&path).map_err(|source| Error::Read {
+        input: arg.to_owned(),
+        source,
+    })?;
+    if meta.is_dir() {
+        walk(&path, out)?;
+    } else {
+        out.push(file_input(path, &meta));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

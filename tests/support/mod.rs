@@ -2,6 +2,8 @@
 //! directories, and reading Parquet output back.
 #![allow(dead_code)]
 
+pub mod moto;
+
 use arrow_array::RecordBatch;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use std::collections::BTreeMap;
@@ -28,18 +30,25 @@ pub fn testdata_logs() -> Vec<String> {
     v
 }
 
+/// The `jwas` command with `args`, in the repository root.
+pub fn jwas_cmd(args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_jwas"));
+    c.args(args).current_dir(root());
+    c
+}
+
 /// Runs `jwas` with `args` in the repository root.
 pub fn jwas(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_jwas"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .unwrap()
+    jwas_cmd(args).output().unwrap()
 }
 
 /// Runs `jwas`, asserting exit code `code`; returns (stdout, stderr).
 pub fn jwas_ok(args: &[&str], code: i32) -> (String, String) {
-    let out = jwas(args);
+    expect_exit(jwas(args), args, code)
+}
+
+/// Asserts a run's exit code; returns (stdout, stderr).
+pub fn expect_exit(out: Output, args: &[&str], code: i32) -> (String, String) {
     let (stdout, stderr) = (
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),

@@ -1,0 +1,199 @@
+//! A real S3 server for the tests: `moto` from the project's venv (created by
+//! `scripts/venv.sh` on first use), started once per test binary on a free loopback port.
+//! It stops when the test binary exits: it runs until its standard input closes.
+//! If it cannot be started, the test fails and says what to install.
+
+use super::{jwas_cmd, root};
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::Client;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Mutex, OnceLock};
+
+/// The running server.
+pub struct Moto {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    rt: tokio::runtime::Runtime,
+    client: Client,
+    _child: Mutex<Child>,
+}
+
+/// The test binary's server, started on first use.
+pub fn moto() -> &'static Moto {
+    static SERVER: OnceLock<Moto> = OnceLock::new();
+    SERVER.get_or_init(start)
+}
+
+const INSTALL: &str = "the S3 tests need moto_server from PyPI, which scripts/venv.sh \
+    installs into .venv; it needs Python 3 with venv and pip (Debian: apt-get install \
+    python3 python3-venv python3-pip) and access to PyPI";
+
+fn start() -> Moto {
+    let venv = Command::new("bash")
+        .arg(root().join("scripts/venv.sh"))
+        .output()
+        .unwrap_or_else(|e| panic!("running scripts/venv.sh: {e}; {INSTALL}"));
+    assert!(
+        venv.status.success(),
+        "scripts/venv.sh failed:\n{}\n{INSTALL}",
+        String::from_utf8_lossy(&venv.stderr)
+    );
+    let python = String::from_utf8_lossy(&venv.stdout).trim().to_owned();
+    let mut child = Command::new(&python)
+        .arg(root().join("scripts/moto_server.py"))
+        .arg("--until-stdin-eof")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {python} scripts/moto_server.py: {e}; {INSTALL}"));
+    let mut line = String::new();
+    if let Some(out) = child.stdout.take() {
+        let _ = BufReader::new(out).read_line(&mut line);
+    }
+    let url = line.trim().to_owned();
+    assert!(
+        url.starts_with("http://127.0.0.1:"),
+        "moto_server did not start (printed {line:?}); {INSTALL}"
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let config = aws_sdk_s3::config::Builder::new()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(&url)
+        .force_path_style(true)
+        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+        .build();
+    Moto {
+        url,
+        rt,
+        client: Client::from_conf(config),
+        _child: Mutex::new(child),
+    }
+}
+
+impl Moto {
+    /// Runs `jwas` against this server (credentials and endpoint in its environment, nothing
+    /// from the user's AWS configuration), in the repository root.
+    pub fn jwas(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    /// The `jwas` command with this server's environment, to adjust before running.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = jwas_cmd(args);
+        isolate(&mut c);
+        c.env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ENDPOINT_URL", &self.url);
+        c
+    }
+
+    /// Creates a bucket.
+    pub fn create_bucket(&self, bucket: &str) {
+        self.rt
+            .block_on(self.client.create_bucket().bucket(bucket).send())
+            .unwrap();
+    }
+
+    /// Writes an object.
+    pub fn put(&self, bucket: &str, key: &str, body: Vec<u8>) {
+        self.rt
+            .block_on(
+                self.client
+                    .put_object()
+                    .bucket(bucket)
+                    .key(key)
+                    .body(ByteStream::from(body))
+                    .send(),
+            )
+            .unwrap();
+    }
+
+    /// Every key under `prefix` with its size, in key order.
+    pub fn list(&self, bucket: &str, prefix: &str) -> Vec<(String, i64)> {
+        self.rt.block_on(async {
+            let mut pages = self
+                .client
+                .list_objects_v2()
+                .bucket(bucket)
+                .prefix(prefix)
+                .into_paginator()
+                .send();
+            let mut out = Vec::new();
+            while let Some(page) = pages.next().await {
+                for o in page.unwrap().contents() {
+                    out.push((o.key().unwrap().to_owned(), o.size().unwrap_or(0)));
+                }
+            }
+            out
+        })
+    }
+
+    /// An object's bytes.
+    pub fn get(&self, bucket: &str, key: &str) -> Vec<u8> {
+        self.rt.block_on(async {
+            let out = self
+                .client
+                .get_object()
+                .bucket(bucket)
+                .key(key)
+                .send()
+                .await
+                .unwrap();
+            out.body.collect().await.unwrap().into_bytes().to_vec()
+        })
+    }
+
+    /// Copies every object under `prefix` into `dir`, keeping the key below the prefix as
+    /// the relative path.
+    pub fn download(&self, bucket: &str, prefix: &str, dir: &Path) {
+        for (key, _) in self.list(bucket, prefix) {
+            let path = dir.join(key.strip_prefix(prefix).unwrap().trim_start_matches('/'));
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, self.get(bucket, &key)).unwrap();
+        }
+    }
+
+    /// Multipart uploads started and neither completed nor aborted.
+    pub fn open_uploads(&self, bucket: &str) -> usize {
+        self.rt
+            .block_on(self.client.list_multipart_uploads().bucket(bucket).send())
+            .unwrap()
+            .uploads()
+            .len()
+    }
+}
+
+/// Clears the user's AWS configuration from a command's environment.
+pub fn isolate(c: &mut Command) {
+    for var in [
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_S3",
+        "AWS_ROLE_ARN",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    ] {
+        c.env_remove(var);
+    }
+    c.env("AWS_CONFIG_FILE", "/nonexistent/jwas-test-aws-config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/jwas-test-aws-credentials",
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+}
