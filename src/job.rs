@@ -91,8 +91,34 @@ pub fn process(
 }
 
 /// Parses `reader`, the (decompressed) bytes of `input`, and writes its rows and rejected
-/// events. Returns once every file it wrote is stored ([`Store::sync`]).
+/// events. Returns once every file it wrote is stored ([`Store::sync`]), also when it
+/// fails, so a failure is reported for the input that caused it.
 pub fn process_reader(
+    input: &Input,
+    reader: Box<dyn Read + Send>,
+    opts: &JobOptions,
+    dest: &mut Destination<'_>,
+    rejected: &mut RejectedTo<'_>,
+) -> Result<InputSummary, Error> {
+    let result = write_input(input, reader, opts, dest, rejected);
+    let synced = [
+        match dest {
+            Destination::Store(store) => store.sync(),
+            Destination::Stream(_) => Ok(()),
+        },
+        match rejected {
+            RejectedTo::Store(store) => store.sync(),
+            RejectedTo::Stream(_) => Ok(()),
+        },
+    ];
+    let summary = result?;
+    for s in synced {
+        s?;
+    }
+    Ok(summary)
+}
+
+fn write_input(
     input: &Input,
     reader: Box<dyn Read + Send>,
     opts: &JobOptions,
@@ -171,12 +197,6 @@ pub fn process_reader(
         }
         _ => None,
     };
-    if let Destination::Store(store) = dest {
-        store.sync()?;
-    }
-    if let RejectedTo::Store(store) = rejected {
-        store.sync()?;
-    }
     Ok(InputSummary {
         input: source_object,
         counts,

@@ -184,9 +184,10 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_env_filter(
             // The AWS SDK logs each failed credential provider as a warning with a debug
-            // dump; jwas reports the outcome itself in one line.
+            // dump, and each multipart-uploaded object read as a checksum it cannot check;
+            // jwas reports what matters itself, in one line.
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "warn,aws_config=error,aws_smithy_runtime=error".into()),
+                .unwrap_or_else(|_| "warn,aws_config=error,aws_smithy_runtime=error,aws_sdk_s3::http_response_checksum=error".into()),
         )
         .init();
     let result = match cli.command {

@@ -296,6 +296,11 @@ where
                     (NoSuchKey, "the object changed since it was listed".into())
                 }
                 "AccessDenied" | "AllAccessDisabled" | "Forbidden" => {
+                    let detail = if detail.eq_ignore_ascii_case(": access denied") {
+                        String::new()
+                    } else {
+                        detail
+                    };
                     (AccessDenied, format!("access denied{detail}"))
                 }
                 "InvalidAccessKeyId"
