@@ -318,7 +318,13 @@ fn parse(args: ParseArgs) -> Result<ExitCode> {
     let mut inputs = Vec::new();
     for arg in &args.inputs {
         match (S3Uri::parse(arg).transpose()?, &s3) {
-            (Some(uri), Some(s3)) => inputs.extend(s3.list(&uri)?),
+            (Some(uri), Some(s3)) => {
+                let found = s3.list(&uri)?;
+                if found.is_empty() {
+                    eprintln!("jwas: warning: {uri}: no objects (zero-size objects and folder keys are skipped)");
+                }
+                inputs.extend(found);
+            }
             _ => source::expand_one(arg, &mut inputs).context("finding inputs")?,
         }
     }

@@ -25,7 +25,7 @@ use aws_sdk_s3::Client;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use std::io::Read;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use tokio::runtime::Runtime;
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinHandle;
@@ -34,8 +34,9 @@ use tokio::task::JoinHandle;
 pub const PART_BYTES: usize = 8 << 20;
 /// Upload bytes in flight at most, in KiB (each request counts at least [`REQUEST_KIB`]).
 const UPLOAD_BUDGET_KIB: u32 = 256 << 10;
-/// The least a request counts against the budget: at most 256 requests in flight.
-const REQUEST_KIB: u32 = 1 << 10;
+/// The least a request counts against the budget: at most 64 requests in flight (each
+/// has a connection with its buffers).
+const REQUEST_KIB: u32 = 4 << 10;
 /// Body chunks buffered per object being read.
 const READ_AHEAD_CHUNKS: usize = 64;
 
@@ -386,7 +387,73 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
-type Pending = Arc<Mutex<Vec<JoinHandle<Result<(), Error>>>>>;
+/// Uploads in flight and the first failure among them. Upload tasks are detached: a
+/// finished task's memory (the SDK's request future is large) is freed at once, rather
+/// than kept by a join handle until [`Store::sync`]; a year of hourly files is tens of
+/// thousands of uploads.
+#[derive(Default)]
+struct Uploads {
+    state: Mutex<UploadState>,
+    done: Condvar,
+}
+
+#[derive(Default)]
+struct UploadState {
+    in_flight: usize,
+    failure: Option<Error>,
+}
+
+impl Uploads {
+    /// Registers an upload; the ticket reports its result when dropped.
+    fn ticket(self: &Arc<Self>) -> Ticket {
+        if let Ok(mut s) = self.state.lock() {
+            s.in_flight += 1;
+        }
+        Ticket {
+            uploads: Arc::clone(self),
+            result: None,
+        }
+    }
+
+    /// Waits until no upload is in flight; returns (and clears) the first failure.
+    fn wait(&self) -> Result<(), Error> {
+        let poisoned = || Error::Worker("an upload task panicked".into());
+        let mut s = self.state.lock().map_err(|_| poisoned())?;
+        while s.in_flight > 0 {
+            s = self.done.wait(s).map_err(|_| poisoned())?;
+        }
+        s.failure.take().map_or(Ok(()), Err)
+    }
+}
+
+/// One upload in flight. Dropped without a result (a task that panicked or was cancelled
+/// when the runtime shut down), it counts as failed.
+struct Ticket {
+    uploads: Arc<Uploads>,
+    result: Option<Result<(), Error>>,
+}
+
+impl Ticket {
+    fn finish(mut self, result: Result<(), Error>) {
+        self.result = Some(result);
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        let result = self
+            .result
+            .take()
+            .unwrap_or_else(|| Err(Error::Worker("an upload was interrupted".into())));
+        if let Ok(mut s) = self.uploads.state.lock() {
+            s.in_flight -= 1;
+            if let Err(e) = result {
+                s.failure.get_or_insert(e);
+            }
+        }
+        self.uploads.done.notify_all();
+    }
+}
 
 /// Objects under `s3://bucket/prefix/`. A committed object is uploaded in the background;
 /// [`Store::sync`] waits for every upload and reports the first failure.
@@ -394,7 +461,7 @@ pub struct S3Store {
     s3: Arc<S3>,
     bucket: String,
     prefix: String,
-    pending: Pending,
+    uploads: Arc<Uploads>,
 }
 
 impl S3Store {
@@ -404,7 +471,7 @@ impl S3Store {
             s3,
             bucket: uri.bucket.clone(),
             prefix: uri.folder(),
-            pending: Arc::default(),
+            uploads: Arc::default(),
         }
     }
 }
@@ -417,7 +484,7 @@ impl Store for S3Store {
             key: format!("{}{key}", self.prefix),
             buf: Vec::new(),
             multipart: None,
-            pending: Arc::clone(&self.pending),
+            uploads: Arc::clone(&self.uploads),
             committed: false,
         }))
     }
@@ -427,21 +494,7 @@ impl Store for S3Store {
     }
 
     fn sync(&self) -> Result<(), Error> {
-        let handles: Vec<_> = match self.pending.lock() {
-            Ok(mut p) => p.drain(..).collect(),
-            Err(_) => return Err(Error::Worker("an upload thread panicked".into())),
-        };
-        let mut first = None;
-        for h in handles {
-            let r = match self.s3.rt.block_on(h) {
-                Ok(r) => r,
-                Err(e) => Err(Error::Worker(e.to_string())),
-            };
-            if let (Err(e), None) = (r, &first) {
-                first = Some(e);
-            }
-        }
-        first.map_or(Ok(()), Err)
+        self.uploads.wait()
     }
 }
 
@@ -457,7 +510,7 @@ struct S3Upload {
     key: String,
     buf: Vec<u8>,
     multipart: Option<Multipart>,
-    pending: Pending,
+    uploads: Arc<Uploads>,
     committed: bool,
 }
 
@@ -522,10 +575,13 @@ impl S3Upload {
         Ok(())
     }
 
-    fn push_pending(&self, task: JoinHandle<Result<(), Error>>) {
-        if let Ok(mut p) = self.pending.lock() {
-            p.push(task);
-        }
+    /// Runs an upload task in the background, counted until it ends.
+    fn detach<F>(&self, task: F)
+    where
+        F: std::future::Future<Output = Result<(), Error>> + Send + 'static,
+    {
+        let ticket = self.uploads.ticket();
+        self.s3.rt.spawn(async move { ticket.finish(task.await) });
     }
 }
 
@@ -558,12 +614,11 @@ impl ObjectWriter for S3Upload {
                 .bucket(&self.bucket)
                 .key(&self.key)
                 .body(ByteStream::from(std::mem::take(&mut self.buf)));
-            let task = self.s3.rt.spawn(async move {
+            self.detach(async move {
                 let out = request.send().await.map_err(|e| s3_error(&uri, e));
                 drop(permit);
                 out.map(|_| ())
             });
-            self.push_pending(task);
             return Ok(());
         };
         if !self.buf.is_empty() {
@@ -575,7 +630,7 @@ impl ObjectWriter for S3Upload {
             mp = m;
         }
         let (bucket, key) = (self.bucket.clone(), self.key.clone());
-        let task = self.s3.rt.spawn(async move {
+        self.detach(async move {
             let mut parts = Vec::with_capacity(mp.parts.len());
             let mut failure = None;
             for p in mp.parts {
@@ -606,7 +661,6 @@ impl ObjectWriter for S3Upload {
             abort(&client, &bucket, &key, &mp.upload_id).await;
             Err(failure.unwrap_or_else(|| Error::Worker("upload failed".into())))
         });
-        self.push_pending(task);
         Ok(())
     }
 }
@@ -631,14 +685,13 @@ impl Drop for S3Upload {
         if let Some(mp) = self.multipart.take() {
             let client = self.s3.client.clone();
             let (bucket, key) = (self.bucket.clone(), self.key.clone());
-            let task = self.s3.rt.spawn(async move {
+            self.detach(async move {
                 for p in mp.parts {
                     let _ = p.await;
                 }
                 abort(&client, &bucket, &key, &mp.upload_id).await;
                 Ok(())
             });
-            self.push_pending(task);
         }
     }
 }

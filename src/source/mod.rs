@@ -266,6 +266,35 @@ mod tests {
     }
 
     #[test]
+    fn s3_uris() {
+        let uri = |s: &str| {
+            S3Uri::parse(s).map(|r| {
+                r.ok()
+                    .map(|u| (u.bucket.clone(), u.key.clone(), u.folder()))
+            })
+        };
+        let ok = |b: &str, k: &str, f: &str| Some(Some((b.to_owned(), k.to_owned(), f.to_owned())));
+        assert_eq!(uri("/tmp/x"), None);
+        assert_eq!(uri("s3:/b"), None);
+        assert_eq!(uri("s3://"), Some(None));
+        assert_eq!(uri("s3:///key"), Some(None));
+        assert_eq!(uri("s3://b"), ok("b", "", ""));
+        assert_eq!(uri("s3://b/"), ok("b", "", ""));
+        assert_eq!(uri("s3://b/jwas"), ok("b", "jwas", "jwas/"));
+        assert_eq!(uri("s3://b/a/b/"), ok("b", "a/b/", "a/b/"));
+        let o = S3Object {
+            bucket: "b".into(),
+            key: "k 1.log".into(),
+            size: 3,
+            etag: Some("e".into()),
+            modified: None,
+        };
+        assert_eq!(Input::S3(o.clone()).name(), "s3://b/k 1.log");
+        let id = Input::S3(o).identity();
+        assert_eq!((id.size, id.version.as_deref()), (Some(3), Some("e")));
+    }
+
+    #[test]
     fn detects_compression_by_magic() {
         assert_eq!(read_all(b"plain\n".to_vec()), "plain\n");
         let mut gz = Vec::new();
