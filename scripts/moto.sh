@@ -1,7 +1,28 @@
 #!/usr/bin/env bash
-# Starts a local S3/SQS server (moto, from the project's venv) on 127.0.0.1 and prints its
-# URL. Usage: scripts/moto.sh [PORT]   (default 5000; 0 takes a free port). Ctrl-C stops it.
+# Starts a local S3/SQS server (moto, from the project's venv, installed on first use) on
+# 127.0.0.1 and prints its URL.
+#   scripts/moto.sh [PORT]               in the foreground until Ctrl-C (default port 5000)
+#   scripts/moto.sh --background [PORT]  returns once it is up; stop it with
+#                                        kill $(cat .venv/moto-PORT.pid)
+# PORT 0 takes a free port.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=$(scripts/venv.sh)
-exec "$PY" scripts/moto_server.py --port "${1:-5000}" "${@:2}"
+if [ "${1:-}" != "--background" ]; then
+  exec "$PY" scripts/moto_server.py --port "${1:-5000}"
+fi
+PORT=${2:-5000}
+LOG=.venv/moto-$PORT.log
+nohup "$PY" scripts/moto_server.py --port "$PORT" > "$LOG" 2>&1 &
+echo $! > ".venv/moto-$PORT.pid"
+for _ in $(seq 100); do
+  if grep -q '^http://' "$LOG"; then
+    echo "$(head -1 "$LOG") (pid $(cat ".venv/moto-$PORT.pid"); stop: kill \$(cat .venv/moto-$PORT.pid))"
+    exit 0
+  fi
+  kill -0 "$(cat ".venv/moto-$PORT.pid")" 2>/dev/null || break
+  sleep 0.2
+done
+echo "scripts/moto.sh: moto did not start; its output:" >&2
+cat "$LOG" >&2
+exit 1
