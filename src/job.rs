@@ -100,107 +100,155 @@ pub fn process_reader(
     dest: &mut Destination<'_>,
     rejected: &mut RejectedTo<'_>,
 ) -> Result<InputSummary, Error> {
-    let result = write_input(input, reader, opts, dest, rejected);
-    let synced = [
-        match dest {
-            Destination::Store(store) => store.sync(),
-            Destination::Stream(_) => Ok(()),
-        },
-        match rejected {
-            RejectedTo::Store(store) => store.sync(),
-            RejectedTo::Stream(_) => Ok(()),
-        },
-    ];
-    let summary = result?;
-    for s in synced {
-        s?;
-    }
-    Ok(summary)
-}
-
-fn write_input(
-    input: &Input,
-    reader: Box<dyn Read + Send>,
-    opts: &JobOptions,
-    dest: &mut Destination<'_>,
-    rejected: &mut RejectedTo<'_>,
-) -> Result<InputSummary, Error> {
-    let name = output_name(input);
-    let source_object = input.name();
-    let now = Utc::now();
-    let reference = opts.reference_time.or(input.modified()).unwrap_or(now);
-    let ctx = ParseContext {
-        reference: ReferenceTime::new(reference),
-        row_id: RowId::new(&input.identity()),
-        log_type: opts.log_type,
-        parse_time: now.timestamp_millis(),
-        source_id: opts.source_id.clone(),
-        source_label: opts.source_label.clone(),
-        source_object: source_object.clone(),
-        max_event_bytes: opts.max_event_bytes,
-    };
-    let mut tables = match dest {
-        Destination::Store(store) => {
-            Some(TableSink::new(Arc::clone(store), opts.tables, name.clone()))
-        }
-        Destination::Stream(_) => None,
-    };
-    let rejected_key = format!("_rejected/{name}.ndjson");
-    let mut rejected_object: Option<Box<dyn ObjectWriter>> = None;
-    let counts = pipeline::run(
-        reader,
-        &ctx,
-        opts.pipeline,
-        &source_object,
-        |out: BlockOutput| {
-            for hb in &out.batches {
-                match (&mut tables, &mut *dest) {
-                    (Some(t), _) => t.write(hb)?,
-                    (None, Destination::Stream(w)) => {
-                        ndjson::write_batch(*w, &hb.batch).map_err(|source| Error::Write {
-                            path: "-".into(),
-                            source,
-                        })?
-                    }
-                    (None, Destination::Store(_)) => {}
-                }
-            }
-            for r in &out.rejected {
-                let (w, path): (&mut dyn Write, &str) = match rejected {
-                    RejectedTo::Stream(w) => (*w, "-"),
-                    RejectedTo::Store(store) => {
-                        if rejected_object.is_none() {
-                            rejected_object = Some(store.create(&rejected_key)?);
-                        }
-                        match rejected_object.as_mut() {
-                            Some(o) => (o.as_mut(), rejected_key.as_str()),
-                            None => continue,
-                        }
-                    }
-                };
-                write_rejected(w, &source_object, r).map_err(|source| Error::Write {
-                    path: path.into(),
-                    source,
-                })?;
-            }
-            Ok(())
-        },
-    )?;
-    let files = match tables {
-        Some(t) => t.finish()?,
-        None => Vec::new(),
-    };
-    let rejected_file = match (rejected_object, &*rejected) {
-        (Some(o), RejectedTo::Store(store)) => {
-            o.commit()?;
-            Some(store.location(&rejected_key))
-        }
-        _ => None,
-    };
+    let mut batch = Batch::new(&output_name(input), opts, dest, rejected);
+    let counts = batch.add(input, reader, opts);
+    let finished = batch.finish();
+    let counts = counts?;
+    let (files, rejected_file) = finished?;
     Ok(InputSummary {
-        input: source_object,
+        input: input.name(),
         counts,
         files,
         rejected_file,
     })
+}
+
+/// Inputs written together: one set of files per table and hour, named after the batch,
+/// and one rejected-events object. `jwas parse` makes a batch of each input; the worker
+/// makes one of the objects its messages name.
+pub struct Batch<'a, 'd, 'r> {
+    dest: &'a mut Destination<'d>,
+    rejected: &'a mut RejectedTo<'r>,
+    tables: Option<TableSink>,
+    rejected_key: String,
+    rejected_object: Option<Box<dyn ObjectWriter>>,
+}
+
+impl<'a, 'd, 'r> Batch<'a, 'd, 'r> {
+    /// A batch whose files are named `name-<seq>` (see [`output_name`]).
+    pub fn new(
+        name: &str,
+        opts: &JobOptions,
+        dest: &'a mut Destination<'d>,
+        rejected: &'a mut RejectedTo<'r>,
+    ) -> Batch<'a, 'd, 'r> {
+        let tables = match dest {
+            Destination::Store(store) => Some(TableSink::new(
+                Arc::clone(store),
+                opts.tables,
+                name.to_owned(),
+            )),
+            Destination::Stream(_) => None,
+        };
+        Batch {
+            dest,
+            rejected,
+            tables,
+            rejected_key: format!("_rejected/{name}.ndjson"),
+            rejected_object: None,
+        }
+    }
+
+    /// Parses one input into the batch. `opts` gives its log type, source id and label,
+    /// reference time and pipeline options (its table options are the batch's).
+    pub fn add(
+        &mut self,
+        input: &Input,
+        reader: Box<dyn Read + Send>,
+        opts: &JobOptions,
+    ) -> Result<LineCounts, Error> {
+        let source_object = input.name();
+        let now = Utc::now();
+        let reference = opts.reference_time.or(input.modified()).unwrap_or(now);
+        let ctx = ParseContext {
+            reference: ReferenceTime::new(reference),
+            row_id: RowId::new(&input.identity()),
+            log_type: opts.log_type,
+            parse_time: now.timestamp_millis(),
+            source_id: opts.source_id.clone(),
+            source_label: opts.source_label.clone(),
+            source_object: source_object.clone(),
+            max_event_bytes: opts.max_event_bytes,
+        };
+        let Batch {
+            dest,
+            rejected,
+            tables,
+            rejected_key,
+            rejected_object,
+        } = self;
+        pipeline::run(
+            reader,
+            &ctx,
+            opts.pipeline,
+            &source_object,
+            |out: BlockOutput| {
+                for hb in &out.batches {
+                    match (&mut *tables, &mut **dest) {
+                        (Some(t), _) => t.write(hb)?,
+                        (None, Destination::Stream(w)) => ndjson::write_batch(*w, &hb.batch)
+                            .map_err(|source| Error::Write {
+                                path: "-".into(),
+                                source,
+                            })?,
+                        (None, Destination::Store(_)) => {}
+                    }
+                }
+                for r in &out.rejected {
+                    let (w, path): (&mut dyn Write, &str) = match &mut **rejected {
+                        RejectedTo::Stream(w) => (*w, "-"),
+                        RejectedTo::Store(store) => {
+                            if rejected_object.is_none() {
+                                *rejected_object = Some(store.create(rejected_key)?);
+                            }
+                            match rejected_object.as_mut() {
+                                Some(o) => (o.as_mut(), rejected_key.as_str()),
+                                None => continue,
+                            }
+                        }
+                    };
+                    write_rejected(w, &source_object, r).map_err(|source| Error::Write {
+                        path: path.into(),
+                        source,
+                    })?;
+                }
+                Ok(())
+            },
+        )
+    }
+
+    /// Closes the batch's files and waits until they are stored ([`Store::sync`], also
+    /// after a failure, which is then returned). Gives the table files and where the
+    /// rejected events went, if any were rejected and they went to a store.
+    pub fn finish(self) -> Result<(Vec<WrittenFile>, Option<String>), Error> {
+        let written = (|| {
+            let files = match self.tables {
+                Some(t) => t.finish()?,
+                None => Vec::new(),
+            };
+            let rejected_file = match (self.rejected_object, &*self.rejected) {
+                (Some(o), RejectedTo::Store(store)) => {
+                    o.commit()?;
+                    Some(store.location(&self.rejected_key))
+                }
+                _ => None,
+            };
+            Ok((files, rejected_file))
+        })();
+        let synced = [
+            match &*self.dest {
+                Destination::Store(store) => store.sync(),
+                Destination::Stream(_) => Ok(()),
+            },
+            match &*self.rejected {
+                RejectedTo::Store(store) => store.sync(),
+                RejectedTo::Stream(_) => Ok(()),
+            },
+        ];
+        let written = written?;
+        for s in synced {
+            s?;
+        }
+        Ok(written)
+    }
 }

@@ -27,6 +27,8 @@ pub mod s3;
 pub mod sink;
 pub mod source;
 pub mod standard;
+#[cfg(feature = "sqs")]
+pub mod worker;
 
 pub use error::Error;
 pub use logtype::LogType;

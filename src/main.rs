@@ -7,13 +7,16 @@ use indicatif::{ProgressBar, ProgressStyle};
 use jwas::columns::render;
 use jwas::job::{self, Destination, InputSummary, JobOptions, RejectedTo};
 use jwas::pipeline::{LineCounts, PipelineOptions, DEFAULT_BLOCK_BYTES, DEFAULT_MAX_EVENT_BYTES};
-use jwas::s3::{S3Config, S3Store, S3};
+use jwas::s3::{ReadAhead, S3Config, S3Store, S3};
 use jwas::sink::{self, LocalStore, TableOptions};
 use jwas::source::{Input, S3Uri};
+use jwas::worker::sources::Sources;
+use jwas::worker::{stop_on_signals, Worker, WorkerOptions};
 use jwas::{source, Error, LogType};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 use std::sync::Arc;
 
 #[derive(Parser)]
@@ -35,6 +38,10 @@ enum Command {
     Schema(SchemaArgs),
     /// Generate a synthetic, deterministic log corpus (for benchmarks and load tests).
     Gen(GenArgs),
+    /// Process the S3 objects announced on an SQS queue, until stopped (SIGTERM/SIGINT).
+    Worker(WorkerArgs),
+    /// Queue one S3-event message per existing object, for workers to backfill.
+    Enqueue(EnqueueArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -67,9 +74,6 @@ struct ParseArgs {
     /// An S3-compatible endpoint (default: AWS_ENDPOINT_URL, else AWS); path-style addressing.
     #[arg(long)]
     endpoint_url: Option<String>,
-    /// Output file format.
-    #[arg(long, value_enum, default_value = "parquet")]
-    format: FormatArg,
     /// auto routes each event by its tag; a fixed type rejects events of other types.
     #[arg(long, default_value = "auto", value_parser = parse_log_type_choice)]
     log_type: LogTypeChoice,
@@ -82,6 +86,22 @@ struct ParseArgs {
     /// p_source_label of every row.
     #[arg(long)]
     source_label: Option<String>,
+    #[command(flatten)]
+    output: OutputArgs,
+    /// Write rejected events to this file instead of <out>/_rejected/ (or standard error).
+    #[arg(long)]
+    rejected: Option<PathBuf>,
+    /// Exit with code 3 if any event was rejected (everything is still written).
+    #[arg(long)]
+    fail_on_reject: bool,
+}
+
+/// How tables are written: shared by `parse` and `worker`.
+#[derive(clap::Args)]
+struct OutputArgs {
+    /// Output file format.
+    #[arg(long, value_enum, default_value = "parquet")]
+    format: FormatArg,
     /// Parquet compression.
     #[arg(long, value_enum, default_value = "zstd")]
     compression: CompressionArg,
@@ -97,12 +117,115 @@ struct ParseArgs {
     /// Rows per output file before a new file is started.
     #[arg(long, default_value_t = sink::DEFAULT_MAX_FILE_ROWS)]
     max_file_rows: usize,
-    /// Write rejected events to this file instead of <out>/_rejected/ (or standard error).
+}
+
+impl OutputArgs {
+    /// Job options with these tables and threads, and no log type or source.
+    fn job_options(&self) -> JobOptions {
+        let threads = self
+            .threads
+            .unwrap_or_else(|| PipelineOptions::default().threads)
+            .max(1);
+        JobOptions {
+            max_event_bytes: self.max_event_bytes,
+            pipeline: PipelineOptions {
+                threads,
+                block_bytes: DEFAULT_BLOCK_BYTES,
+            },
+            tables: TableOptions {
+                format: match self.format {
+                    FormatArg::Parquet => sink::Format::Parquet,
+                    FormatArg::Ndjson => sink::Format::Ndjson,
+                },
+                compression: match self.compression {
+                    CompressionArg::Zstd => sink::Compression::Zstd(self.zstd_level),
+                    CompressionArg::Snappy => sink::Compression::Snappy,
+                    CompressionArg::Gzip => sink::Compression::Gzip,
+                    CompressionArg::None => sink::Compression::None,
+                },
+                max_file_rows: self.max_file_rows,
+                writers: threads,
+                ..TableOptions::default()
+            },
+            ..JobOptions::default()
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(clap::Args)]
+struct WorkerArgs {
+    /// The SQS queue that receives the bucket's object-created notifications.
     #[arg(long)]
-    rejected: Option<PathBuf>,
-    /// Exit with code 3 if any event was rejected (everything is still written).
+    queue_url: String,
+    /// Output directory (files fsynced before messages are deleted) or s3://bucket/prefix.
     #[arg(long)]
-    fail_on_reject: bool,
+    out: String,
+    /// Which buckets and prefixes to process, as what (default: everything, auto).
+    #[arg(long)]
+    sources: Option<PathBuf>,
+    /// Messages received within this time are written together (e.g. 60s, 5m).
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    batch_window: Duration,
+    /// A batch is written as soon as its objects add up to this many bytes.
+    #[arg(long, default_value_t = 256 << 20)]
+    batch_bytes: u64,
+    /// Objects downloaded ahead of the one being parsed.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    concurrency: u16,
+    /// Exit after this long without a message (default: run until SIGTERM/SIGINT).
+    #[arg(long, value_parser = parse_duration)]
+    idle_exit: Option<Duration>,
+    /// How often to log the stats line.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    stats_interval: Duration,
+    /// Log lines as text or as JSON objects (one per line).
+    #[arg(long, value_enum, default_value = "text")]
+    log_format: LogFormat,
+    /// An S3/SQS-compatible endpoint (default: AWS_ENDPOINT_URL, else AWS).
+    #[arg(long)]
+    endpoint_url: Option<String>,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+#[derive(clap::Args)]
+struct EnqueueArgs {
+    /// The bucket to list.
+    #[arg(long)]
+    bucket: String,
+    /// Key prefix (a folder, as for `jwas parse s3://bucket/prefix`; default: the bucket).
+    #[arg(long, default_value = "")]
+    prefix: String,
+    /// The queue the workers read.
+    #[arg(long)]
+    queue_url: String,
+    /// An S3/SQS-compatible endpoint (default: AWS_ENDPOINT_URL, else AWS).
+    #[arg(long)]
+    endpoint_url: Option<String>,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit() && c != '.') {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("{s:?}: expected a duration such as 20s, 5m or 1h"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(format!("{s:?}: the unit must be ms, s, m or h")),
+    };
+    Duration::try_from_secs_f64(secs).map_err(|e| format!("{s:?}: {e}"))
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -180,20 +303,30 @@ fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
+    // The AWS SDK logs each failed credential provider as a warning with a debug dump, and
+    // each multipart-uploaded object read as a checksum it cannot check; jwas reports what
+    // matters itself, in one line. The worker logs its progress at info.
+    let (level, json) = match &cli.command {
+        Command::Worker(w) => ("info", matches!(w.log_format, LogFormat::Json)),
+        _ => ("warn", false),
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        format!("{level},aws_config=error,aws_smithy_runtime=error,aws_sdk_s3::http_response_checksum=error").into()
+    });
+    let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(
-            // The AWS SDK logs each failed credential provider as a warning with a debug
-            // dump, and each multipart-uploaded object read as a checksum it cannot check;
-            // jwas reports what matters itself, in one line.
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "warn,aws_config=error,aws_smithy_runtime=error,aws_sdk_s3::http_response_checksum=error".into()),
-        )
-        .init();
+        .with_env_filter(filter);
+    if json {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
     let result = match cli.command {
         Command::Parse(args) => parse(args),
         Command::Schema(args) => schema(args).map(|()| ExitCode::SUCCESS),
         Command::Gen(args) => gen(args).map(|()| ExitCode::SUCCESS),
+        Command::Worker(args) => worker(args).map(|()| ExitCode::SUCCESS),
+        Command::Enqueue(args) => enqueue(args).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,
@@ -203,6 +336,54 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+fn worker(args: WorkerArgs) -> Result<()> {
+    let sources = match &args.sources {
+        Some(p) => {
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            Sources::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?
+        }
+        None => Sources::any(),
+    };
+    let s3 = S3::connect(&S3Config {
+        endpoint_url: args.endpoint_url.clone(),
+    })?;
+    let store: Arc<dyn sink::Store> = match S3Uri::parse(&args.out).transpose()? {
+        Some(uri) => {
+            s3.check_bucket(&uri)?;
+            Arc::new(S3Store::new(Arc::clone(&s3), &uri))
+        }
+        // Messages are deleted once their files are written: make that survive a crash.
+        None => Arc::new(LocalStore::durable(&args.out)),
+    };
+    let opts = WorkerOptions {
+        queue_url: args.queue_url,
+        batch_window: args.batch_window,
+        batch_bytes: args.batch_bytes,
+        concurrency: usize::from(args.concurrency),
+        idle_exit: args.idle_exit,
+        stats_every: args.stats_interval,
+        job: args.output.job_options(),
+        sources,
+    };
+    let stop = stop_on_signals(&s3);
+    Worker::new(Arc::clone(&s3), store, opts, stop)?.run()?;
+    Ok(())
+}
+
+fn enqueue(args: EnqueueArgs) -> Result<()> {
+    let s3 = S3::connect(&S3Config {
+        endpoint_url: args.endpoint_url.clone(),
+    })?;
+    let uri = S3Uri {
+        bucket: args.bucket,
+        key: args.prefix,
+    };
+    let n = jwas::worker::enqueue(&s3, &uri, &args.queue_url)?;
+    println!("queued {n} object(s) from {uri} to {}", args.queue_url);
+    Ok(())
 }
 
 /// `jwas parse ... | head` ends quietly.
@@ -272,39 +453,16 @@ fn gen(args: GenArgs) -> Result<()> {
 
 fn parse(args: ParseArgs) -> Result<ExitCode> {
     let to_stdout = args.out == "-";
-    if to_stdout && matches!(args.format, FormatArg::Parquet) {
+    if to_stdout && matches!(args.output.format, FormatArg::Parquet) {
         eprintln!("jwas: error: --out - writes NDJSON; add --format ndjson, or give a directory");
         return Ok(ExitCode::from(2));
     }
-    let threads = args
-        .threads
-        .unwrap_or_else(|| PipelineOptions::default().threads)
-        .max(1);
     let opts = JobOptions {
         log_type: args.log_type.0,
         reference_time: args.reference_time,
         source_id: args.source_id,
         source_label: args.source_label,
-        max_event_bytes: args.max_event_bytes,
-        pipeline: PipelineOptions {
-            threads,
-            block_bytes: DEFAULT_BLOCK_BYTES,
-        },
-        tables: TableOptions {
-            format: match args.format {
-                FormatArg::Parquet => sink::Format::Parquet,
-                FormatArg::Ndjson => sink::Format::Ndjson,
-            },
-            compression: match args.compression {
-                CompressionArg::Zstd => sink::Compression::Zstd(args.zstd_level),
-                CompressionArg::Snappy => sink::Compression::Snappy,
-                CompressionArg::Gzip => sink::Compression::Gzip,
-                CompressionArg::None => sink::Compression::None,
-            },
-            max_file_rows: args.max_file_rows,
-            writers: threads,
-            ..TableOptions::default()
-        },
+        ..args.output.job_options()
     };
     let out_s3 = S3Uri::parse(&args.out).transpose()?;
     let needs_s3 = out_s3.is_some() || args.inputs.iter().any(|a| a.starts_with("s3://"));
@@ -371,19 +529,19 @@ fn parse(args: ParseArgs) -> Result<ExitCode> {
     let mut failures = 0;
     // S3 objects are opened `--concurrency` ahead: their downloads run while earlier
     // inputs are parsed, each buffering a bounded number of chunks.
-    let ahead_max = usize::from(args.concurrency);
-    let mut ahead = std::collections::VecDeque::new();
-    let mut next_open = 0;
-    for (i, input) in inputs.iter().enumerate() {
+    let objects = inputs
+        .iter()
+        .map(|i| match i {
+            Input::S3(o) => Some(o.clone()),
+            _ => None,
+        })
+        .collect();
+    let mut ahead = s3
+        .as_deref()
+        .map(|s3| ReadAhead::new(s3, objects, usize::from(args.concurrency)));
+    for input in &inputs {
         bar.set_message(input.name());
-        while next_open < inputs.len() && next_open < i + ahead_max {
-            ahead.push_back(match (&inputs[next_open], &s3) {
-                (Input::S3(o), Some(s3)) => Some(s3.open(o)),
-                _ => None,
-            });
-            next_open += 1;
-        }
-        let result = match ahead.pop_front().flatten() {
+        let result = match ahead.as_mut().and_then(ReadAhead::next_reader) {
             Some(raw) => source::open_decompressed(input, raw)
                 .and_then(|r| job::process_reader(input, r, &opts, &mut dest, &mut rejected)),
             None => job::process(input, &opts, &mut dest, &mut rejected),

@@ -51,6 +51,7 @@ pub struct S3Config {
 /// An S3 client with the runtime it runs on.
 pub struct S3 {
     rt: Runtime,
+    sdk: aws_config::SdkConfig,
     client: Client,
     uploads: Arc<Semaphore>,
 }
@@ -84,6 +85,7 @@ impl S3 {
         }
         Ok(Arc::new(S3 {
             client: Client::from_conf(builder.build()),
+            sdk,
             rt,
             uploads: Arc::new(Semaphore::new(UPLOAD_BUDGET_KIB as usize)),
         }))
@@ -94,9 +96,20 @@ impl S3 {
         &self.client
     }
 
-    /// Runs a future on this client's runtime, from a thread outside it.
+    /// Runs a future on this client's runtime, from a thread outside it (it panics when
+    /// called from async code: use `spawn_blocking` there).
     pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
         self.rt.block_on(f)
+    }
+
+    /// The runtime, to spawn background tasks on (e.g. an SQS heartbeat).
+    pub fn runtime(&self) -> &Runtime {
+        &self.rt
+    }
+
+    /// The loaded AWS configuration, to make clients of other services with.
+    pub fn sdk_config(&self) -> &aws_config::SdkConfig {
+        &self.sdk
     }
 
     /// The objects an `s3://` input names: the object itself if the key names one, else
@@ -106,32 +119,15 @@ impl S3 {
         self.rt.block_on(async {
             let whole = uri.to_string();
             if !uri.key.is_empty() && !uri.key.ends_with('/') {
-                let head = self
-                    .client
-                    .head_object()
-                    .bucket(&uri.bucket)
-                    .key(&uri.key)
-                    .send()
-                    .await;
-                match head {
-                    Ok(h) => {
-                        let size = h.content_length().unwrap_or(0).max(0) as u64;
-                        let object = S3Object {
-                            bucket: uri.bucket.clone(),
-                            key: uri.key.clone(),
-                            size,
-                            etag: h.e_tag().map(unquote),
-                            modified: h.last_modified().and_then(to_chrono),
-                        };
-                        return Ok(if size == 0 {
-                            Vec::new()
-                        } else {
-                            vec![Input::S3(object)]
-                        });
-                    }
+                match self.head_async(uri).await {
+                    Ok(o) if o.size == 0 => return Ok(Vec::new()),
+                    Ok(o) => return Ok(vec![Input::S3(o)]),
                     // Not an object: a folder (or a missing bucket, which listing reports).
-                    Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => {}
-                    Err(e) => return Err(s3_error(&whole, e)),
+                    Err(Error::S3 {
+                        kind: S3ErrorKind::NoSuchKey,
+                        ..
+                    }) => {}
+                    Err(e) => return Err(e),
                 }
             }
             let mut pages = self
@@ -162,6 +158,39 @@ impl S3 {
             }
             Ok(out)
         })
+    }
+
+    /// The object at `uri` (HeadObject); an error of kind [`S3ErrorKind::NoSuchKey`] if
+    /// there is none.
+    pub fn head(&self, uri: &S3Uri) -> Result<S3Object, Error> {
+        self.rt.block_on(self.head_async(uri))
+    }
+
+    async fn head_async(&self, uri: &S3Uri) -> Result<S3Object, Error> {
+        let head = self
+            .client
+            .head_object()
+            .bucket(&uri.bucket)
+            .key(&uri.key)
+            .send()
+            .await;
+        match head {
+            Ok(h) => Ok(S3Object {
+                bucket: uri.bucket.clone(),
+                key: uri.key.clone(),
+                size: h.content_length().unwrap_or(0).max(0) as u64,
+                etag: h.e_tag().map(unquote),
+                modified: h.last_modified().and_then(to_chrono),
+            }),
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => {
+                Err(Error::S3 {
+                    uri: uri.to_string(),
+                    kind: S3ErrorKind::NoSuchKey,
+                    message: "no such object".into(),
+                })
+            }
+            Err(e) => Err(s3_error(&uri.to_string(), e)),
+        }
     }
 
     /// Starts reading an object and returns its bytes as they arrive (not decompressed).
@@ -213,6 +242,43 @@ impl S3 {
             .block_on(self.client.head_bucket().bucket(&uri.bucket).send())
             .map(|_| ())
             .map_err(|e| s3_error(&format!("s3://{}", uri.bucket), e))
+    }
+}
+
+/// Readers for a sequence of inputs taken in order, with the S3 objects among them opened
+/// up to `ahead` positions early, so their downloads overlap the parsing of earlier ones.
+pub struct ReadAhead<'a> {
+    s3: &'a S3,
+    objects: Vec<Option<S3Object>>,
+    next_open: usize,
+    taken: usize,
+    opened: std::collections::VecDeque<Option<Box<dyn Read + Send>>>,
+    ahead: usize,
+}
+
+impl<'a> ReadAhead<'a> {
+    /// `objects[i]` is `Some` for each input that is an S3 object.
+    pub fn new(s3: &'a S3, objects: Vec<Option<S3Object>>, ahead: usize) -> ReadAhead<'a> {
+        ReadAhead {
+            s3,
+            objects,
+            next_open: 0,
+            taken: 0,
+            opened: Default::default(),
+            ahead: ahead.max(1),
+        }
+    }
+
+    /// The next input's reader (`None` if it is not an S3 object), opening the following
+    /// ones ahead.
+    pub fn next_reader(&mut self) -> Option<Box<dyn Read + Send>> {
+        while self.next_open < self.objects.len() && self.next_open < self.taken + self.ahead {
+            let r = self.objects[self.next_open].take().map(|o| self.s3.open(&o));
+            self.opened.push_back(r);
+            self.next_open += 1;
+        }
+        self.taken += 1;
+        self.opened.pop_front().flatten()
     }
 }
 

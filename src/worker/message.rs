@@ -1,0 +1,266 @@
+//! SQS message bodies that announce S3 objects: S3 event notifications (several `Records`
+//! per message), the same inside an SNS envelope, EventBridge "Object Created" events, and
+//! `s3:TestEvent`. Keys in S3 notifications are URL-encoded with `+` for a space.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+fn time(v: Option<&Value>) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(v?.as_str()?)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// An object a message announces.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectRef {
+    /// The bucket.
+    pub bucket: String,
+    /// The key, decoded.
+    pub key: String,
+    /// Size in bytes, when the message gives it.
+    pub size: Option<u64>,
+    /// ETag without quotes, when the message gives it.
+    pub etag: Option<String>,
+    /// When the object was written (`eventTime`, EventBridge `time`): the reference time
+    /// for year inference, as LastModified is for `jwas parse`.
+    pub time: Option<DateTime<Utc>>,
+}
+
+/// What a message body says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Body {
+    /// Objects to process (none: an event of another kind, e.g. a deletion).
+    Objects(Vec<ObjectRef>),
+    /// `s3:TestEvent`, sent when a notification is configured: nothing to do.
+    Test,
+}
+
+/// Reads a message body; the error says why it is not one of the known shapes.
+pub fn parse(body: &str) -> Result<Body, String> {
+    let v: Value = serde_json::from_str(body).map_err(|e| format!("not JSON: {e}"))?;
+    parse_value(&v, 0)
+}
+
+fn parse_value(v: &Value, depth: u8) -> Result<Body, String> {
+    if v.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
+        return Ok(Body::Test);
+    }
+    // SNS envelope: the S3 notification is a JSON string in `Message`.
+    if v.get("Type").and_then(Value::as_str) == Some("Notification") && depth == 0 {
+        let inner = v
+            .get("Message")
+            .and_then(Value::as_str)
+            .ok_or("SNS notification without a Message string")?;
+        let inner: Value =
+            serde_json::from_str(inner).map_err(|e| format!("SNS Message is not JSON: {e}"))?;
+        return parse_value(&inner, depth + 1);
+    }
+    if let Some(records) = v.get("Records") {
+        let records = records.as_array().ok_or("Records is not a list")?;
+        let mut out = Vec::with_capacity(records.len());
+        for r in records {
+            let name = r.get("eventName").and_then(Value::as_str).unwrap_or("");
+            if !name.starts_with("ObjectCreated:") {
+                continue;
+            }
+            let s3 = r.get("s3").ok_or("a record without s3")?;
+            let bucket = s3
+                .pointer("/bucket/name")
+                .and_then(Value::as_str)
+                .ok_or("a record without s3.bucket.name")?;
+            let key = s3
+                .pointer("/object/key")
+                .and_then(Value::as_str)
+                .ok_or("a record without s3.object.key")?;
+            out.push(ObjectRef {
+                bucket: bucket.to_owned(),
+                key: url_decode(key).ok_or_else(|| format!("bad URL encoding in key {key:?}"))?,
+                size: s3.pointer("/object/size").and_then(Value::as_u64),
+                etag: s3
+                    .pointer("/object/eTag")
+                    .and_then(Value::as_str)
+                    .map(|e| e.trim_matches('"').to_owned()),
+                time: time(r.get("eventTime")),
+            });
+        }
+        return Ok(Body::Objects(out));
+    }
+    // EventBridge: keys are not URL-encoded.
+    if v.get("source").and_then(Value::as_str) == Some("aws.s3") {
+        if v.get("detail-type").and_then(Value::as_str) != Some("Object Created") {
+            return Ok(Body::Objects(Vec::new()));
+        }
+        let bucket = v
+            .pointer("/detail/bucket/name")
+            .and_then(Value::as_str)
+            .ok_or("EventBridge event without detail.bucket.name")?;
+        let key = v
+            .pointer("/detail/object/key")
+            .and_then(Value::as_str)
+            .ok_or("EventBridge event without detail.object.key")?;
+        return Ok(Body::Objects(vec![ObjectRef {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            size: v.pointer("/detail/object/size").and_then(Value::as_u64),
+            etag: v
+                .pointer("/detail/object/etag")
+                .and_then(Value::as_str)
+                .map(|e| e.trim_matches('"').to_owned()),
+            time: time(v.get("time")),
+        }]));
+    }
+    Err("neither an S3 notification, an SNS envelope of one, an EventBridge S3 event nor an s3:TestEvent".into())
+}
+
+/// Decodes an S3 notification key: `+` is a space, `%XX` a byte; `None` if malformed.
+pub fn url_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 2;
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Encodes a key as S3 notifications do: unreserved bytes as they are, `/` kept, a space
+/// as `+`, everything else `%XX`.
+pub fn url_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for &c in s.as_bytes() {
+        match c {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(c as char)
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{c:02X}")),
+        }
+    }
+    out
+}
+
+/// An S3-event-shaped message body for one object (what `jwas enqueue` sends); `time` is
+/// its LastModified.
+pub fn s3_event(
+    bucket: &str,
+    key: &str,
+    size: u64,
+    etag: Option<&str>,
+    time: Option<DateTime<Utc>>,
+) -> String {
+    serde_json::json!({
+        "Records": [{
+            "eventVersion": "2.1",
+            "eventSource": "aws:s3",
+            "eventName": "ObjectCreated:Put",
+            "eventTime": time.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+            "s3": {
+                "bucket": { "name": bucket },
+                "object": { "key": url_encode(key), "size": size, "eTag": etag },
+            },
+        }]
+    })
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj(bucket: &str, key: &str, size: Option<u64>, etag: Option<&str>) -> ObjectRef {
+        ObjectRef {
+            bucket: bucket.into(),
+            key: key.into(),
+            size,
+            etag: etag.map(Into::into),
+            time: None,
+        }
+    }
+
+    const S3_EVENT: &str = r#"{"Records":[
+        {"eventVersion":"2.1","eventSource":"aws:s3","eventName":"ObjectCreated:Put",
+         "eventTime":"2024-03-20T10:00:00.123Z","s3":{"bucket":{"name":"raw"},"object":{"key":"logs/a+b%2Bc%C3%A9.log","size":12,"eTag":"0123abcd"}}},
+        {"eventSource":"aws:s3","eventName":"ObjectRemoved:Delete",
+         "s3":{"bucket":{"name":"raw"},"object":{"key":"gone.log"}}},
+        {"eventSource":"aws:s3","eventName":"ObjectCreated:CompleteMultipartUpload",
+         "s3":{"bucket":{"name":"raw"},"object":{"key":"big.log.gz","size":9000000}}}]}"#;
+
+    #[test]
+    fn s3_notification_with_several_records() {
+        let mut first = obj("raw", "logs/a b+cé.log", Some(12), Some("0123abcd"));
+        first.time = time(Some(&Value::from("2024-03-20T10:00:00.123Z")));
+        assert!(first.time.is_some());
+        assert_eq!(
+            parse(S3_EVENT),
+            Ok(Body::Objects(vec![
+                first,
+                obj("raw", "big.log.gz", Some(9000000), None),
+            ]))
+        );
+    }
+
+    #[test]
+    fn sns_envelope() {
+        let sns = serde_json::json!({
+            "Type": "Notification",
+            "MessageId": "m",
+            "TopicArn": "arn:aws:sns:us-east-1:123456789012:t",
+            "Message": S3_EVENT,
+        })
+        .to_string();
+        assert_eq!(parse(&sns), parse(S3_EVENT));
+        let test = serde_json::json!({"Type": "Notification", "Message": r#"{"Event":"s3:TestEvent","Bucket":"raw"}"#}).to_string();
+        assert_eq!(parse(&test), Ok(Body::Test));
+    }
+
+    #[test]
+    fn eventbridge() {
+        let eb = r#"{"version":"0","detail-type":"Object Created","source":"aws.s3",
+            "detail":{"bucket":{"name":"raw"},"object":{"key":"a b.log","size":5,"etag":"e1"}}}"#;
+        assert_eq!(
+            parse(eb),
+            Ok(Body::Objects(vec![obj("raw", "a b.log", Some(5), Some("e1"))]))
+        );
+        let deleted = r#"{"detail-type":"Object Deleted","source":"aws.s3","detail":{}}"#;
+        assert_eq!(parse(deleted), Ok(Body::Objects(vec![])));
+    }
+
+    #[test]
+    fn test_event_and_malformed_bodies() {
+        assert_eq!(
+            parse(r#"{"Service":"Amazon S3","Event":"s3:TestEvent","Bucket":"raw"}"#),
+            Ok(Body::Test)
+        );
+        for bad in [
+            "not json",
+            "{}",
+            r#"{"Records":5}"#,
+            r#"{"Records":[{"eventName":"ObjectCreated:Put"}]}"#,
+            r#"{"Records":[{"eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"b"},"object":{"key":"%zz"}}}]}"#,
+            r#"{"Type":"Notification","Message":"{"}"#,
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn enqueue_bodies_round_trip() {
+        for key in ["plain.log", "with space/and+plus/é%.log"] {
+            let t = DateTime::from_timestamp(1_700_000_000, 0);
+            let body = s3_event("raw", key, 7, Some("e"), t);
+            let mut want = obj("raw", key, Some(7), Some("e"));
+            want.time = t;
+            assert_eq!(parse(&body), Ok(Body::Objects(vec![want])));
+        }
+    }
+}

@@ -1,0 +1,692 @@
+//! `jwas worker`: S3 object notifications from an SQS queue in, Parquet out (feature `sqs`).
+//!
+//! The loop: long-poll the queue (20 s, 10 messages), gather the messages received within
+//! the batch window (or up to the batch's bytes), parse every object they name into one
+//! [`Batch`] (one file per table and hour for the whole batch: fewer, larger files for
+//! Athena), wait until the batch's files are stored, then delete its messages. While a
+//! message is held, a heartbeat task extends its visibility timeout, so a long batch is
+//! not handed to a second worker. Any number of workers can share a queue: SQS hands each
+//! message to one of them at a time, and that is the only coordination.
+//!
+//! What is deleted, and when:
+//! - a message whose objects were all written (or no longer exist, or match no source):
+//!   after the batch's files are stored;
+//! - `s3:TestEvent`: at once, nothing to do;
+//! - a malformed body: never. It is logged with its message id and left to come back
+//!   after the visibility timeout, so the queue's redrive policy moves it to the
+//!   dead-letter queue;
+//! - a message with an object that failed: not; it comes back and is tried again.
+//!
+//! Delivery is at least once: after a crash, messages come back and their objects are
+//! written again, under the same `p_row_id`s, so duplicates can be removed by key.
+//!
+//! `jwas enqueue` ([`enqueue`]) sends one S3-event-shaped message per existing object, so
+//! the same workers share a backfill.
+
+pub mod message;
+pub mod sources;
+
+use crate::error::{Error, S3ErrorKind};
+use crate::job::{Batch, Destination, JobOptions, RejectedTo};
+use crate::logtype::LogType;
+use crate::pipeline::LineCounts;
+use crate::s3::{ReadAhead, S3};
+use crate::sink::Store;
+use crate::source::{open_decompressed, Input, S3Object, S3Uri};
+use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_sqs::types::{
+    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry,
+    QueueAttributeName, SendMessageBatchRequestEntry,
+};
+use aws_sdk_sqs::Client;
+use message::{Body, ObjectRef};
+use sources::Sources;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use tracing::{error, info, warn};
+
+/// What a worker does.
+#[derive(Clone, Debug)]
+pub struct WorkerOptions {
+    /// The queue.
+    pub queue_url: String,
+    /// Messages received within this time of a batch's first are written together.
+    pub batch_window: Duration,
+    /// A batch is written as soon as its objects add up to this many bytes.
+    pub batch_bytes: u64,
+    /// Objects downloaded ahead of the one being parsed.
+    pub concurrency: usize,
+    /// Exit after this long without a message (`None`: run until stopped).
+    pub idle_exit: Option<Duration>,
+    /// How often the stats line is logged.
+    pub stats_every: Duration,
+    /// Parsing and table options; log type and source come from `sources`.
+    pub job: JobOptions,
+    /// Which objects, as what.
+    pub sources: Sources,
+}
+
+/// Counts since the worker started.
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    /// Messages received (a message received twice counts twice).
+    pub messages: u64,
+    /// Messages deleted after their work was done.
+    pub deleted: u64,
+    /// Malformed messages left for the dead-letter queue.
+    pub malformed: u64,
+    /// Objects parsed.
+    pub objects: u64,
+    /// Objects that no longer existed.
+    pub gone: u64,
+    /// Objects that matched no source.
+    pub unmatched: u64,
+    /// Rows written, per table.
+    pub rows: [u64; 6],
+    /// Rejected events.
+    pub rejected: u64,
+    /// Bytes of the objects parsed (as stored, before decompression).
+    pub bytes: u64,
+    /// Failures: objects, batches, deletes, receives.
+    pub errors: u64,
+    /// Batches written.
+    pub batches: u64,
+}
+
+impl Stats {
+    fn log(&self) {
+        let rows: Vec<String> = LogType::ALL
+            .iter()
+            .map(|t| format!("{}={}", t.short_name(), self.rows[t.index()]))
+            .collect();
+        info!(
+            target: "jwas::stats",
+            messages = self.messages,
+            deleted = self.deleted,
+            malformed = self.malformed,
+            batches = self.batches,
+            objects = self.objects,
+            gone = self.gone,
+            unmatched = self.unmatched,
+            rows = %rows.join(","),
+            rejected = self.rejected,
+            bytes = self.bytes,
+            errors = self.errors,
+            "stats"
+        );
+    }
+}
+
+/// A message held by this worker.
+struct Held {
+    id: String,
+    receipt: String,
+    body: Result<Body, String>,
+}
+
+/// Receipt handles whose visibility the heartbeat extends.
+type InFlight = Arc<Mutex<BTreeMap<String, String>>>;
+
+/// The worker.
+pub struct Worker {
+    s3: Arc<S3>,
+    sqs: Client,
+    store: Arc<dyn Store>,
+    opts: WorkerOptions,
+    stats: Stats,
+    in_flight: InFlight,
+    stop: watch::Receiver<bool>,
+}
+
+/// An SQS client with the same configuration (credentials, region, endpoint) as `s3`.
+pub fn sqs_client(s3: &S3) -> Client {
+    Client::new(s3.sdk_config())
+}
+
+fn sqs_error<E>(what: &str, e: SdkError<E, aws_sdk_sqs::config::http::HttpResponse>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let (kind, message) = match &e {
+        SdkError::ServiceError(s) => {
+            let code = s.err().code().unwrap_or("error");
+            let msg = s.err().message().unwrap_or("");
+            let kind = if code.contains("AccessDenied") {
+                S3ErrorKind::AccessDenied
+            } else if code.contains("NonExistentQueue") || code.contains("QueueDoesNotExist") {
+                S3ErrorKind::NoSuchBucket
+            } else {
+                S3ErrorKind::Other
+            };
+            let text = match kind {
+                S3ErrorKind::NoSuchBucket => "no such queue".to_owned(),
+                _ => format!("{code}: {msg}"),
+            };
+            (kind, text)
+        }
+        SdkError::DispatchFailure(d) if d.is_io() || d.is_timeout() => (
+            S3ErrorKind::Unreachable,
+            "cannot reach the SQS endpoint".to_owned(),
+        ),
+        other => {
+            let mut text = other.to_string();
+            let mut cur = std::error::Error::source(other);
+            while let Some(c) = cur {
+                text = c.to_string();
+                cur = c.source();
+            }
+            if text.contains("credentials") {
+                (
+                    S3ErrorKind::Credentials,
+                    "no AWS credentials found: set AWS_ACCESS_KEY_ID and \
+                     AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run with an IAM role"
+                        .to_owned(),
+                )
+            } else {
+                (S3ErrorKind::Other, text)
+            }
+        }
+    };
+    Error::S3 {
+        uri: what.to_owned(),
+        kind,
+        message,
+    }
+}
+
+/// Whether an input failed because its object no longer exists (or changed since the
+/// message was sent).
+fn is_gone(e: &Error) -> bool {
+    match e {
+        Error::S3 { kind, .. } => *kind == S3ErrorKind::NoSuchKey,
+        Error::Read { source, .. } => source.kind() == std::io::ErrorKind::NotFound,
+        _ => false,
+    }
+}
+
+impl Worker {
+    /// A worker writing to `store`. Checks that the queue exists and reads its visibility
+    /// timeout; stops receiving when `stop` becomes true (see [`stop_on_signals`]).
+    pub fn new(
+        s3: Arc<S3>,
+        store: Arc<dyn Store>,
+        opts: WorkerOptions,
+        stop: watch::Receiver<bool>,
+    ) -> Result<Worker, Error> {
+        let sqs = sqs_client(&s3);
+        Ok(Worker {
+            s3,
+            sqs,
+            store,
+            opts,
+            stats: Stats::default(),
+            in_flight: Arc::default(),
+            stop,
+        })
+    }
+
+    fn visibility_timeout(&self) -> Result<i32, Error> {
+        let out = self
+            .s3
+            .block_on(
+                self.sqs
+                    .get_queue_attributes()
+                    .queue_url(&self.opts.queue_url)
+                    .attribute_names(QueueAttributeName::VisibilityTimeout)
+                    .send(),
+            )
+            .map_err(|e| sqs_error(&self.opts.queue_url, e))?;
+        Ok(out
+            .attributes()
+            .and_then(|a| a.get(&QueueAttributeName::VisibilityTimeout))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(30))
+    }
+
+    /// Runs until stopped (or idle for `idle_exit`); returns the counts.
+    pub fn run(mut self) -> Result<Stats, Error> {
+        let visibility = self.visibility_timeout()?;
+        info!(queue = %self.opts.queue_url, visibility_timeout = visibility, "worker started");
+        let heartbeat = self.s3.runtime().spawn(heartbeat(
+            self.sqs.clone(),
+            self.opts.queue_url.clone(),
+            Arc::clone(&self.in_flight),
+            visibility,
+        ));
+        let mut last_message = Instant::now();
+        let mut last_stats = Instant::now();
+        while !*self.stop.borrow() {
+            let batch = self.collect();
+            if batch.is_empty() {
+                if self
+                    .opts
+                    .idle_exit
+                    .is_some_and(|idle| last_message.elapsed() >= idle)
+                {
+                    info!("queue idle, exiting");
+                    break;
+                }
+            } else {
+                last_message = Instant::now();
+                self.process(batch);
+            }
+            if last_stats.elapsed() >= self.opts.stats_every {
+                self.stats.log();
+                last_stats = Instant::now();
+            }
+        }
+        heartbeat.abort();
+        self.stats.log();
+        info!("worker stopped");
+        Ok(self.stats)
+    }
+
+    /// Receives one batch: messages until the window closes, the bytes are reached, or a
+    /// receive comes back empty with nothing held; empty when stopping or idle.
+    fn collect(&mut self) -> Vec<Held> {
+        let mut held = Vec::new();
+        let mut bytes = 0u64;
+        let mut first: Option<Instant> = None;
+        loop {
+            let wait = match first {
+                None => 20,
+                Some(t) => {
+                    let left = self.opts.batch_window.saturating_sub(t.elapsed());
+                    if left.is_zero() {
+                        break;
+                    }
+                    left.as_secs().clamp(1, 20) as i32
+                }
+            };
+            let receive = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.opts.queue_url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(wait)
+                .send();
+            let mut stop = self.stop.clone();
+            let got = self.s3.block_on(async {
+                tokio::select! {
+                    r = receive => Some(r),
+                    _ = stop.wait_for(|s| *s) => None,
+                }
+            });
+            let out = match got {
+                None => break,
+                Some(Ok(out)) => out,
+                Some(Err(e)) => {
+                    self.stats.errors += 1;
+                    error!(error = %sqs_error(&self.opts.queue_url, e), "receiving messages failed; retrying in 5 s");
+                    std::thread::sleep(Duration::from_secs(5));
+                    break;
+                }
+            };
+            let messages = out.messages();
+            if messages.is_empty() && held.is_empty() {
+                break;
+            }
+            for m in messages {
+                let (Some(id), Some(receipt)) = (m.message_id(), m.receipt_handle()) else {
+                    continue;
+                };
+                self.stats.messages += 1;
+                let body = message::parse(m.body().unwrap_or(""));
+                if let Ok(Body::Objects(objects)) = &body {
+                    bytes += objects.iter().filter_map(|o| o.size).sum::<u64>();
+                }
+                if body.is_ok() {
+                    if let Ok(mut f) = self.in_flight.lock() {
+                        f.insert(id.to_owned(), receipt.to_owned());
+                    }
+                }
+                held.push(Held {
+                    id: id.to_owned(),
+                    receipt: receipt.to_owned(),
+                    body,
+                });
+            }
+            first.get_or_insert_with(Instant::now);
+            if bytes >= self.opts.batch_bytes || *self.stop.borrow() {
+                break;
+            }
+        }
+        held
+    }
+
+    /// Writes a batch's objects and deletes the messages whose work is done.
+    fn process(&mut self, held: Vec<Held>) {
+        // Objects to parse, with the index of the message that named them.
+        let mut work: Vec<(usize, ObjectRef, sources::Source)> = Vec::new();
+        let mut done = vec![true; held.len()];
+        for (i, m) in held.iter().enumerate() {
+            match &m.body {
+                Err(reason) => {
+                    self.stats.malformed += 1;
+                    done[i] = false;
+                    warn!(message_id = %m.id, %reason, outcome = "left", "malformed message left on the queue for its redrive policy");
+                }
+                Ok(Body::Test) => {
+                    info!(message_id = %m.id, outcome = "deleted", "s3:TestEvent");
+                }
+                Ok(Body::Objects(objects)) => {
+                    for o in objects {
+                        match self.opts.sources.find(&o.bucket, &o.key) {
+                            Some(src) => work.push((i, o.clone(), src)),
+                            None => {
+                                self.stats.unmatched += 1;
+                                info!(message_id = %m.id, object = %format!("s3://{}/{}", o.bucket, o.key), "object matches no source; skipped");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if !work.is_empty() {
+            for i in self.write(&work) {
+                done[i] = false;
+            }
+        }
+        let delete: Vec<&Held> = held
+            .iter()
+            .zip(&done)
+            .filter(|(_, d)| **d)
+            .map(|(m, _)| m)
+            .collect();
+        self.delete(&delete);
+        for (m, d) in held.iter().zip(&done) {
+            if !d && m.body.is_ok() {
+                warn!(message_id = %m.id, outcome = "left", "message left on the queue to be retried");
+            }
+        }
+        if let Ok(mut f) = self.in_flight.lock() {
+            for m in &held {
+                f.remove(&m.id);
+            }
+        }
+    }
+
+    /// Parses the objects into one batch and stores it; returns the indexes of the
+    /// messages whose work failed.
+    fn write(&mut self, work: &[(usize, ObjectRef, sources::Source)]) -> Vec<usize> {
+        let mut failed = Vec::new();
+        let mut inputs = Vec::with_capacity(work.len());
+        for (i, o, _) in work {
+            match self.describe(o) {
+                Ok(Some(obj)) => inputs.push(Some(obj)),
+                Ok(None) => {
+                    self.stats.gone += 1;
+                    info!(object = %format!("s3://{}/{}", o.bucket, o.key), "object no longer exists; skipped");
+                    inputs.push(None);
+                }
+                Err(e) => {
+                    self.stats.errors += 1;
+                    error!(error = %e, "looking up an object failed");
+                    failed.push(*i);
+                    inputs.push(None);
+                }
+            }
+        }
+        let name = batch_name(inputs.iter().flatten());
+        let mut dest = Destination::Store(Arc::clone(&self.store));
+        let mut rejected = RejectedTo::Store(Arc::clone(&self.store));
+        let mut batch = Batch::new(&name, &self.opts.job, &mut dest, &mut rejected);
+        let mut ahead = ReadAhead::new(&self.s3, inputs.clone(), self.opts.concurrency);
+        let mut batch_counts = LineCounts::default();
+        let mut parsed = Vec::new();
+        for ((i, _, src), obj) in work.iter().zip(&inputs) {
+            let raw = ahead.next_reader();
+            let (Some(obj), Some(raw)) = (obj, raw) else {
+                continue;
+            };
+            let input = Input::S3(obj.clone());
+            let opts = JobOptions {
+                log_type: src.log_type,
+                source_id: src.id.clone(),
+                source_label: src.label.clone(),
+                ..self.opts.job.clone()
+            };
+            let result = open_decompressed(&input, raw).and_then(|r| batch.add(&input, r, &opts));
+            match result {
+                Ok(counts) => {
+                    batch_counts.add(&counts);
+                    self.stats.bytes += obj.size;
+                    parsed.push(input.name());
+                }
+                Err(e) if is_gone(&e) => {
+                    self.stats.gone += 1;
+                    info!(object = %input.name(), "object no longer exists; skipped");
+                }
+                Err(e) => {
+                    self.stats.errors += 1;
+                    error!(object = %input.name(), error = %format!("{:#}", ErrorChain(&e)), "parsing an object failed");
+                    failed.push(*i);
+                }
+            }
+        }
+        match batch.finish() {
+            Ok((files, _)) => {
+                self.stats.batches += 1;
+                self.stats.objects += parsed.len() as u64;
+                for t in LogType::ALL {
+                    self.stats.rows[t.index()] += batch_counts.rows[t.index()];
+                }
+                self.stats.rejected += batch_counts.rejected_events;
+                info!(batch = %name, objects = parsed.len(), files = files.len(), rows = batch_counts.rows.iter().sum::<u64>(), rejected = batch_counts.rejected_events, "batch written");
+            }
+            Err(e) => {
+                self.stats.errors += 1;
+                error!(batch = %name, error = %format!("{:#}", ErrorChain(&e)), "writing a batch failed; its messages stay on the queue");
+                failed.extend(work.iter().map(|(i, _, _)| *i));
+            }
+        }
+        failed
+    }
+
+    /// The object as an input: size and ETag from the message, else from HeadObject;
+    /// `None` if it no longer exists.
+    fn describe(&self, o: &ObjectRef) -> Result<Option<S3Object>, Error> {
+        if let (Some(size), Some(etag)) = (o.size, &o.etag) {
+            return Ok(Some(S3Object {
+                bucket: o.bucket.clone(),
+                key: o.key.clone(),
+                size,
+                etag: Some(etag.clone()),
+                modified: o.time,
+            }));
+        }
+        let uri = S3Uri {
+            bucket: o.bucket.clone(),
+            key: o.key.clone(),
+        };
+        match self.s3.head(&uri) {
+            Ok(obj) => Ok(Some(S3Object {
+                modified: o.time.or(obj.modified),
+                ..obj
+            })),
+            Err(e) if is_gone(&e) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Deletes messages in batches of 10; reports the ones that could not be deleted.
+    fn delete(&mut self, messages: &[&Held]) {
+        for chunk in messages.chunks(10) {
+            let entries: Vec<DeleteMessageBatchRequestEntry> = chunk
+                .iter()
+                .enumerate()
+                .filter_map(|(n, m)| {
+                    DeleteMessageBatchRequestEntry::builder()
+                        .id(n.to_string())
+                        .receipt_handle(&m.receipt)
+                        .build()
+                        .ok()
+                })
+                .collect();
+            let out = self.s3.block_on(
+                self.sqs
+                    .delete_message_batch()
+                    .queue_url(&self.opts.queue_url)
+                    .set_entries(Some(entries))
+                    .send(),
+            );
+            match out {
+                Ok(out) => {
+                    let failed: Vec<usize> = out
+                        .failed()
+                        .iter()
+                        .filter_map(|f| f.id().parse().ok())
+                        .collect();
+                    for (n, m) in chunk.iter().enumerate() {
+                        if failed.contains(&n) {
+                            self.stats.errors += 1;
+                            error!(message_id = %m.id, "deleting the message failed; it will come back and be written again (same p_row_id)");
+                        } else {
+                            self.stats.deleted += 1;
+                            info!(message_id = %m.id, outcome = "deleted", "message done");
+                        }
+                    }
+                }
+                Err(e) => {
+                    self.stats.errors += chunk.len() as u64;
+                    error!(error = %sqs_error(&self.opts.queue_url, e), "deleting messages failed; they will come back and be written again (same p_row_id)");
+                }
+            }
+        }
+    }
+}
+
+/// Displays an error with its causes.
+struct ErrorChain<'a>(&'a Error);
+
+impl std::fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cur = std::error::Error::source(self.0);
+        while let Some(c) = cur {
+            write!(f, ": {c}")?;
+            cur = c.source();
+        }
+        Ok(())
+    }
+}
+
+/// 16 hex digits of the batch's objects' identities.
+fn batch_name<'a>(objects: impl Iterator<Item = &'a S3Object>) -> String {
+    let mut text = Vec::new();
+    for o in objects {
+        text.extend_from_slice(&Input::S3(o.clone()).identity().digest().to_le_bytes());
+    }
+    format!("{:016x}", xxhash_rust::xxh3::xxh3_64(&text))
+}
+
+/// Extends the visibility timeout of held messages every third of it.
+async fn heartbeat(sqs: Client, queue_url: String, in_flight: InFlight, visibility: i32) {
+    let every = Duration::from_secs((visibility.max(3) / 3) as u64);
+    loop {
+        tokio::time::sleep(every).await;
+        let held: Vec<(String, String)> = match in_flight.lock() {
+            Ok(f) => f.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            Err(_) => return,
+        };
+        for chunk in held.chunks(10) {
+            let entries: Vec<_> = chunk
+                .iter()
+                .enumerate()
+                .filter_map(|(n, (_, receipt))| {
+                    ChangeMessageVisibilityBatchRequestEntry::builder()
+                        .id(n.to_string())
+                        .receipt_handle(receipt)
+                        .visibility_timeout(visibility)
+                        .build()
+                        .ok()
+                })
+                .collect();
+            let r = sqs
+                .change_message_visibility_batch()
+                .queue_url(&queue_url)
+                .set_entries(Some(entries))
+                .send()
+                .await;
+            if let Err(e) = r {
+                warn!(error = %sqs_error(&queue_url, e), "extending visibility failed");
+            }
+        }
+    }
+}
+
+/// A stop flag set on SIGTERM or SIGINT (Ctrl-C).
+pub fn stop_on_signals(s3: &S3) -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    s3.runtime().spawn(async move {
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = term => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        info!("signal received: finishing the batch in hand, then exiting");
+        let _ = tx.send(true);
+    });
+    rx
+}
+
+/// Sends one S3-event-shaped message per object under `s3://bucket/prefix` (as
+/// `jwas parse` lists it), in batches of 10; returns how many were queued.
+pub fn enqueue(s3: &S3, uri: &S3Uri, queue_url: &str) -> Result<u64, Error> {
+    let sqs = sqs_client(s3);
+    let objects = s3.list(uri)?;
+    let mut sent = 0u64;
+    for chunk in objects.chunks(10) {
+        let mut entries: Vec<SendMessageBatchRequestEntry> = chunk
+            .iter()
+            .enumerate()
+            .filter_map(|(n, input)| {
+                let Input::S3(o) = input else { return None };
+                SendMessageBatchRequestEntry::builder()
+                    .id(n.to_string())
+                    .message_body(message::s3_event(
+                        &o.bucket,
+                        &o.key,
+                        o.size,
+                        o.etag.as_deref(),
+                        o.modified,
+                    ))
+                    .build()
+                    .ok()
+            })
+            .collect();
+        for attempt in 0..3 {
+            let out = s3
+                .block_on(
+                    sqs.send_message_batch()
+                        .queue_url(queue_url)
+                        .set_entries(Some(entries.clone()))
+                        .send(),
+                )
+                .map_err(|e| sqs_error(queue_url, e))?;
+            let failed: Vec<String> = out.failed().iter().map(|f| f.id().to_owned()).collect();
+            sent += (entries.len() - failed.len()) as u64;
+            entries.retain(|e| failed.iter().any(|f| f == e.id()));
+            if entries.is_empty() {
+                break;
+            }
+            if attempt == 2 {
+                return Err(Error::S3 {
+                    uri: queue_url.to_owned(),
+                    kind: S3ErrorKind::Other,
+                    message: format!("{} message(s) could not be sent", entries.len()),
+                });
+            }
+        }
+    }
+    Ok(sent)
+}
