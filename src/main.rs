@@ -16,8 +16,8 @@ use jwas::{source, Error, LogType};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Parser)]
 #[command(
@@ -311,10 +311,11 @@ fn main() -> ExitCode {
         _ => ("warn", false),
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        format!("{level},aws_config=error,aws_smithy_runtime=error,aws_sdk_s3::http_response_checksum=error").into()
+        format!("{level},aws_config=error,aws_runtime=error,aws_smithy_runtime=error,aws_sdk_s3::http_response_checksum=error").into()
     });
     let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(filter);
     if json {
         logs.json().init();

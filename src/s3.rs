@@ -273,7 +273,9 @@ impl<'a> ReadAhead<'a> {
     /// ones ahead.
     pub fn next_reader(&mut self) -> Option<Box<dyn Read + Send>> {
         while self.next_open < self.objects.len() && self.next_open < self.taken + self.ahead {
-            let r = self.objects[self.next_open].take().map(|o| self.s3.open(&o));
+            let r = self.objects[self.next_open]
+                .take()
+                .map(|o| self.s3.open(&o));
             self.opened.push_back(r);
             self.next_open += 1;
         }

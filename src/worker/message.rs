@@ -229,7 +229,12 @@ mod tests {
             "detail":{"bucket":{"name":"raw"},"object":{"key":"a b.log","size":5,"etag":"e1"}}}"#;
         assert_eq!(
             parse(eb),
-            Ok(Body::Objects(vec![obj("raw", "a b.log", Some(5), Some("e1"))]))
+            Ok(Body::Objects(vec![obj(
+                "raw",
+                "a b.log",
+                Some(5),
+                Some("e1")
+            )]))
         );
         let deleted = r#"{"detail-type":"Object Deleted","source":"aws.s3","detail":{}}"#;
         assert_eq!(parse(deleted), Ok(Body::Objects(vec![])));

@@ -35,8 +35,8 @@ use crate::sink::Store;
 use crate::source::{open_decompressed, Input, S3Object, S3Uri};
 use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sqs::types::{
-    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry,
-    QueueAttributeName, SendMessageBatchRequestEntry,
+    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry, QueueAttributeName,
+    SendMessageBatchRequestEntry,
 };
 use aws_sdk_sqs::Client;
 use message::{Body, ObjectRef};
@@ -258,7 +258,13 @@ impl Worker {
         let mut last_message = Instant::now();
         let mut last_stats = Instant::now();
         while !*self.stop.borrow() {
-            let batch = self.collect();
+            // Wait at most until the idle exit is due.
+            let first_wait = self.opts.idle_exit.map_or(20, |idle| {
+                idle.saturating_sub(last_message.elapsed())
+                    .as_secs()
+                    .clamp(1, 20) as i32
+            });
+            let batch = self.collect(first_wait);
             if batch.is_empty() {
                 if self
                     .opts
@@ -285,13 +291,13 @@ impl Worker {
 
     /// Receives one batch: messages until the window closes, the bytes are reached, or a
     /// receive comes back empty with nothing held; empty when stopping or idle.
-    fn collect(&mut self) -> Vec<Held> {
+    fn collect(&mut self, first_wait: i32) -> Vec<Held> {
         let mut held = Vec::new();
         let mut bytes = 0u64;
         let mut first: Option<Instant> = None;
         loop {
             let wait = match first {
-                None => 20,
+                None => first_wait,
                 Some(t) => {
                     let left = self.opts.batch_window.saturating_sub(t.elapsed());
                     if left.is_zero() {
@@ -369,7 +375,7 @@ impl Worker {
                     warn!(message_id = %m.id, %reason, outcome = "left", "malformed message left on the queue for its redrive policy");
                 }
                 Ok(Body::Test) => {
-                    info!(message_id = %m.id, outcome = "deleted", "s3:TestEvent");
+                    info!(message_id = %m.id, "s3:TestEvent: nothing to do");
                 }
                 Ok(Body::Objects(objects)) => {
                     for o in objects {

@@ -71,7 +71,8 @@ impl Sources {
                     return Err(format!("source {n}: unknown field {k:?}"));
                 }
             }
-            let bucket = text("bucket")?.ok_or_else(|| format!("source {n}: bucket is required"))?;
+            let bucket =
+                text("bucket")?.ok_or_else(|| format!("source {n}: bucket is required"))?;
             let log_type = match text("log_type")?.as_deref() {
                 None | Some("auto") => None,
                 Some(name) => Some(LogType::from_name(name).ok_or_else(|| {

@@ -18,6 +18,7 @@ pub struct Moto {
     pub url: String,
     rt: tokio::runtime::Runtime,
     client: Client,
+    sqs: aws_sdk_sqs::Client,
     _child: Mutex<Child>,
 }
 
@@ -71,10 +72,19 @@ fn start() -> Moto {
         .force_path_style(true)
         .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
         .build();
+    let sqs = aws_sdk_sqs::config::Builder::new()
+        .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
+        .region(aws_sdk_sqs::config::Region::new("us-east-1"))
+        .endpoint_url(&url)
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .build();
     Moto {
         url,
         rt,
         client: Client::from_conf(config),
+        sqs: aws_sdk_sqs::Client::from_conf(sqs),
         _child: Mutex::new(child),
     }
 }
@@ -170,6 +180,89 @@ impl Moto {
             .unwrap()
             .uploads()
             .len()
+    }
+}
+
+impl Moto {
+    /// Creates a queue with attributes (e.g. `VisibilityTimeout`, `RedrivePolicy`); its URL.
+    pub fn create_queue(&self, name: &str, attributes: &[(&str, &str)]) -> String {
+        use aws_sdk_sqs::types::QueueAttributeName;
+        let mut req = self.sqs.create_queue().queue_name(name);
+        for (k, v) in attributes {
+            req = req.attributes(QueueAttributeName::from(*k), *v);
+        }
+        self.rt
+            .block_on(req.send())
+            .unwrap()
+            .queue_url()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// A queue's ARN in moto's default account and region.
+    pub fn queue_arn(name: &str) -> String {
+        format!("arn:aws:sqs:us-east-1:123456789012:{name}")
+    }
+
+    /// Makes the bucket notify the queue of every object created.
+    pub fn notify(&self, bucket: &str, queue: &str) {
+        use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration};
+        let config = NotificationConfiguration::builder()
+            .queue_configurations(
+                QueueConfiguration::builder()
+                    .queue_arn(Moto::queue_arn(queue))
+                    .events(Event::from("s3:ObjectCreated:*"))
+                    .build()
+                    .unwrap(),
+            )
+            .build();
+        self.rt
+            .block_on(
+                self.client
+                    .put_bucket_notification_configuration()
+                    .bucket(bucket)
+                    .notification_configuration(config)
+                    .send(),
+            )
+            .unwrap();
+    }
+
+    /// Sends a message.
+    pub fn send(&self, queue_url: &str, body: &str) {
+        self.rt
+            .block_on(
+                self.sqs
+                    .send_message()
+                    .queue_url(queue_url)
+                    .message_body(body)
+                    .send(),
+            )
+            .unwrap();
+    }
+
+    /// (visible, in flight) messages of a queue.
+    pub fn queue_counts(&self, queue_url: &str) -> (u64, u64) {
+        use aws_sdk_sqs::types::QueueAttributeName as A;
+        let out = self
+            .rt
+            .block_on(
+                self.sqs
+                    .get_queue_attributes()
+                    .queue_url(queue_url)
+                    .attribute_names(A::All)
+                    .send(),
+            )
+            .unwrap();
+        let get = |k: A| -> u64 {
+            out.attributes()
+                .and_then(|a| a.get(&k))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        (
+            get(A::ApproximateNumberOfMessages),
+            get(A::ApproximateNumberOfMessagesNotVisible),
+        )
     }
 }
 

@@ -1,0 +1,311 @@
+//! `jwas worker` and `jwas enqueue` against a real S3 and SQS server (moto, started by the
+//! harness on a free loopback port): bucket notifications configured in moto, so uploads
+//! produce real S3 event messages.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+use support::moto::{moto, Moto};
+use support::*;
+
+fn audit_log() -> Vec<u8> {
+    std::fs::read(root().join("testdata/audit.log")).unwrap()
+}
+
+/// Rows per copy of testdata/audit.log.
+fn audit_rows() -> usize {
+    expected()["audit.log"]["events"]["Juniper.Audit"]
+        .as_u64()
+        .unwrap() as usize
+}
+
+/// (rows, distinct p_row_id) of everything under `dir`.
+fn row_ids(dir: &Path) -> (usize, usize) {
+    let mut rows = 0;
+    let mut ids = BTreeSet::new();
+    for batches in read_tables(dir).values() {
+        for r in as_json(batches) {
+            rows += 1;
+            ids.insert(r["p_row_id"].as_str().unwrap().to_owned());
+        }
+    }
+    (rows, ids.len())
+}
+
+/// Worker arguments: small batch window, exit when idle.
+fn worker_args<'a>(queue: &'a str, out: &'a str, idle: &'a str) -> Vec<&'a str> {
+    vec![
+        "worker",
+        "--queue-url",
+        queue,
+        "--out",
+        out,
+        "--batch-window",
+        "1s",
+        "--idle-exit",
+        idle,
+        "--threads",
+        "1",
+    ]
+}
+
+fn spawn_worker(s3: &Moto, args: &[&str]) -> Child {
+    s3.command(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits for a worker; asserts exit 0; returns its log.
+fn finish(child: Child) -> String {
+    let out = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    log
+}
+
+fn drained(s3: &Moto, queue: &str) {
+    assert_eq!(s3.queue_counts(queue), (0, 0), "queue not drained");
+}
+
+#[test]
+fn uploads_notify_a_worker_and_every_row_lands_once() {
+    let s3 = moto();
+    s3.create_bucket("w-a");
+    let queue = s3.create_queue("q-a", &[]);
+    s3.notify("w-a", "q-a");
+    for i in 0..50 {
+        s3.put("w-a", &format!("logs/{i:02} copy.log"), audit_log());
+    }
+    let out = TempDir::new("worker-a");
+    let out_s = out.str();
+    let log = finish(spawn_worker(s3, &worker_args(&queue, &out_s, "3s")));
+    assert_eq!(
+        row_ids(out.path()),
+        (50 * audit_rows(), 50 * audit_rows()),
+        "{log}"
+    );
+    drained(s3, &queue);
+    assert!(log.contains("s3:TestEvent"), "{log}");
+}
+
+#[test]
+fn sns_and_eventbridge_messages_are_processed_and_test_events_deleted() {
+    let s3 = moto();
+    s3.create_bucket("w-b");
+    s3.create_bucket("w-b-lake");
+    let queue = s3.create_queue("q-b", &[]);
+    s3.put("w-b", "sns/audit.log", audit_log());
+    s3.put("w-b", "eb/audit log.log", audit_log());
+    let record = jwas::worker::message::s3_event("w-b", "sns/audit.log", 0, None, None);
+    let sns = serde_json::json!({
+        "Type": "Notification",
+        "MessageId": "11111111-2222-3333-4444-555555555555",
+        "TopicArn": "arn:aws:sns:us-east-1:123456789012:jwas",
+        "Message": record,
+    });
+    s3.send(&queue, &sns.to_string());
+    let eventbridge = serde_json::json!({
+        "version": "0",
+        "detail-type": "Object Created",
+        "source": "aws.s3",
+        "time": "2024-03-21T00:00:00Z",
+        "detail": {"bucket": {"name": "w-b"}, "object": {"key": "eb/audit log.log"}},
+    });
+    s3.send(&queue, &eventbridge.to_string());
+    s3.send(
+        &queue,
+        r#"{"Service":"Amazon S3","Event":"s3:TestEvent","Time":"2024-03-21T00:00:00Z","Bucket":"w-b"}"#,
+    );
+    // Output to S3 this time.
+    let log = finish(spawn_worker(
+        s3,
+        &worker_args(&queue, "s3://w-b-lake/tables", "3s"),
+    ));
+    let dir = TempDir::new("worker-b");
+    s3.download("w-b-lake", "tables/", dir.path());
+    assert_eq!(
+        row_ids(dir.path()),
+        (2 * audit_rows(), 2 * audit_rows()),
+        "{log}"
+    );
+    let sources: BTreeSet<String> = read_tables(dir.path())
+        .values()
+        .flat_map(|b| as_json(b))
+        .map(|r| r["p_source_object"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        sources,
+        BTreeSet::from([
+            "s3://w-b/eb/audit log.log".to_owned(),
+            "s3://w-b/sns/audit.log".to_owned()
+        ])
+    );
+    assert!(log.contains("s3:TestEvent"), "{log}");
+    assert!(log.contains("deleted=3"), "{log}");
+    drained(s3, &queue);
+}
+
+#[test]
+fn a_malformed_message_ends_in_the_dead_letter_queue() {
+    let s3 = moto();
+    let dlq = s3.create_queue("q-d-dlq", &[]);
+    let redrive = format!(
+        r#"{{"deadLetterTargetArn":"{}","maxReceiveCount":"2"}}"#,
+        Moto::queue_arn("q-d-dlq")
+    );
+    let queue = s3.create_queue(
+        "q-d",
+        &[("VisibilityTimeout", "1"), ("RedrivePolicy", &redrive)],
+    );
+    s3.send(&queue, "this is not an S3 notification");
+    let out = TempDir::new("worker-d");
+    let out_s = out.str();
+    let log = finish(spawn_worker(s3, &worker_args(&queue, &out_s, "4s")));
+    assert!(log.contains("malformed message left on the queue"), "{log}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while s3.queue_counts(&dlq).0 != 1 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(s3.queue_counts(&dlq), (1, 0), "{log}");
+    drained(s3, &queue);
+}
+
+#[test]
+fn three_workers_share_a_queue() {
+    let s3 = moto();
+    s3.create_bucket("w-e");
+    let queue = s3.create_queue("q-e", &[]);
+    s3.notify("w-e", "q-e");
+    for i in 0..150 {
+        s3.put("w-e", &format!("logs/{i:03}.log"), audit_log());
+    }
+    let out = TempDir::new("worker-e");
+    let out_s = out.str();
+    let workers: Vec<Child> = (0..3)
+        .map(|_| spawn_worker(s3, &worker_args(&queue, &out_s, "4s")))
+        .collect();
+    let logs: Vec<String> = workers.into_iter().map(finish).collect();
+    let (rows, distinct) = row_ids(out.path());
+    assert_eq!(distinct, 150 * audit_rows(), "{logs:?}");
+    assert!(rows >= distinct);
+    drained(s3, &queue);
+    // Work was shared: more than one worker wrote a batch.
+    let busy = logs.iter().filter(|l| l.contains("batch written")).count();
+    assert!(busy >= 2, "{logs:?}");
+}
+
+#[test]
+fn sigterm_finishes_the_batch_in_hand_and_a_second_worker_the_rest() {
+    let s3 = moto();
+    s3.create_bucket("w-f");
+    let queue = s3.create_queue("q-f", &[]);
+    s3.notify("w-f", "q-f");
+    for i in 0..60 {
+        s3.put("w-f", &format!("logs/{i:03}.log"), audit_log());
+    }
+    let out = TempDir::new("worker-f");
+    let out_s = out.str();
+    // Small batches (one object's bytes), so there is work left when it is stopped.
+    let mut args = worker_args(&queue, &out_s, "60s");
+    args.extend(["--batch-bytes", "1"]);
+    let first = spawn_worker(s3, &args);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while files(out.path()).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let pid = first.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let log = finish(first);
+    assert!(log.contains("signal received"), "{log}");
+    assert!(
+        files(out.path()).iter().all(|f| !f.contains(".tmp")),
+        "partial files left"
+    );
+    let (_, after_first) = row_ids(out.path());
+    assert!(
+        after_first < 60 * audit_rows(),
+        "stopped before the end: {log}"
+    );
+    finish(spawn_worker(s3, &worker_args(&queue, &out_s, "3s")));
+    assert_eq!(row_ids(out.path()).1, 60 * audit_rows());
+    drained(s3, &queue);
+}
+
+#[test]
+fn enqueue_a_prefix_then_workers_drain_it() {
+    let s3 = moto();
+    s3.create_bucket("w-g");
+    let queue = s3.create_queue("q-g", &[]);
+    for i in 0..30 {
+        s3.put("w-g", &format!("backfill/2023/{i:02}.log"), audit_log());
+    }
+    s3.put("w-g", "elsewhere/x.log", audit_log());
+    let args = [
+        "enqueue",
+        "--bucket",
+        "w-g",
+        "--prefix",
+        "backfill/",
+        "--queue-url",
+        &queue,
+    ];
+    let out = s3.jwas(&args);
+    let (stdout, _) = expect_exit(out, &args, 0);
+    assert!(stdout.contains("queued 30 object(s)"), "{stdout}");
+    assert_eq!(s3.queue_counts(&queue).0, 30);
+    let dir = TempDir::new("worker-g");
+    let dir_s = dir.str();
+    let workers: Vec<Child> = (0..2)
+        .map(|_| spawn_worker(s3, &worker_args(&queue, &dir_s, "3s")))
+        .collect();
+    for w in workers {
+        finish(w);
+    }
+    assert_eq!(row_ids(dir.path()), (30 * audit_rows(), 30 * audit_rows()));
+    drained(s3, &queue);
+}
+
+#[test]
+fn sources_file_sets_type_and_source_and_skips_the_unmatched() {
+    let s3 = moto();
+    s3.create_bucket("w-h");
+    let queue = s3.create_queue("q-h", &[]);
+    s3.notify("w-h", "q-h");
+    s3.put("w-h", "audit/a.log", audit_log());
+    s3.put("w-h", "other/b.log", audit_log());
+    let dir = TempDir::new("worker-h");
+    let sources = dir.path().join("sources.toml");
+    std::fs::write(
+        &sources,
+        "[[source]]\nbucket = \"w-h\"\nprefix = \"audit/\"\nlog_type = \"audit\"\nid = \"src-1\"\nlabel = \"Audit logs\"\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let (out_s, sources_s) = (out.display().to_string(), sources.display().to_string());
+    let mut args = worker_args(&queue, &out_s, "3s");
+    args.extend(["--sources", &sources_s, "--log-format", "json"]);
+    let log = finish(spawn_worker(s3, &args));
+    let rows: Vec<serde_json::Value> = read_tables(&out)
+        .values()
+        .flat_map(|b| as_json(b))
+        .collect();
+    assert_eq!(rows.len(), audit_rows(), "{log}");
+    assert!(rows
+        .iter()
+        .all(|r| r["p_source_id"] == "src-1" && r["p_source_label"] == "Audit logs"));
+    assert!(log.contains("\"unmatched\":1"), "{log}");
+    // JSON logs: one object per line.
+    for line in log.lines() {
+        serde_json::from_str::<serde_json::Value>(line).unwrap();
+    }
+    drained(s3, &queue);
+}
