@@ -309,3 +309,24 @@ fn sources_file_sets_type_and_source_and_skips_the_unmatched() {
     }
     drained(s3, &queue);
 }
+
+#[test]
+fn a_batch_held_longer_than_the_visibility_timeout_is_not_received_twice() {
+    let s3 = moto();
+    s3.create_bucket("w-i");
+    let queue = s3.create_queue("q-i", &[("VisibilityTimeout", "2")]);
+    s3.notify("w-i", "q-i");
+    for i in 0..5 {
+        s3.put("w-i", &format!("logs/{i}.log"), audit_log());
+    }
+    let out = TempDir::new("worker-i");
+    let out_s = out.str();
+    // A 6 s batch window holds the first messages three visibility timeouts long: only the
+    // heartbeat keeps them from coming back into the same batch.
+    let mut args = worker_args(&queue, &out_s, "3s");
+    args[6] = "6s";
+    let log = finish(spawn_worker(s3, &args));
+    assert!(log.contains("messages=6 deleted=6"), "{log}");
+    assert_eq!(row_ids(out.path()), (5 * audit_rows(), 5 * audit_rows()), "{log}");
+    drained(s3, &queue);
+}
