@@ -327,6 +327,10 @@ fn a_batch_held_longer_than_the_visibility_timeout_is_not_received_twice() {
     args[6] = "6s";
     let log = finish(spawn_worker(s3, &args));
     assert!(log.contains("messages=6 deleted=6"), "{log}");
-    assert_eq!(row_ids(out.path()), (5 * audit_rows(), 5 * audit_rows()), "{log}");
+    assert_eq!(
+        row_ids(out.path()),
+        (5 * audit_rows(), 5 * audit_rows()),
+        "{log}"
+    );
     drained(s3, &queue);
 }

@@ -46,7 +46,7 @@ impl Sources {
     pub fn parse(text: &str) -> Result<Sources, String> {
         let table: toml::Table = text.parse().map_err(|e| format!("{e}"))?;
         let mut list = Vec::new();
-        for (k, _) in table.iter().filter(|(k, _)| k.as_str() != "source") {
+        if let Some(k) = table.keys().find(|k| k.as_str() != "source") {
             return Err(format!("unknown key {k:?} (expected [[source]] entries)"));
         }
         let entries = match table.get("source") {
