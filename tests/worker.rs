@@ -68,6 +68,19 @@ fn finish(child: Child) -> String {
     log
 }
 
+/// A bucket that notifies a new queue (with `attributes`) of each object created, then
+/// `n` copies of testdata/audit.log uploaded as `logs/<i> copy.log`; the queue's URL.
+fn notified_uploads(s3: &Moto, tag: &str, attributes: &[(&str, &str)], n: usize) -> String {
+    let (bucket, queue_name) = (format!("w-{tag}"), format!("q-{tag}"));
+    s3.create_bucket(&bucket);
+    let queue = s3.create_queue(&queue_name, attributes);
+    s3.notify(&bucket, &queue_name);
+    for i in 0..n {
+        s3.put(&bucket, &format!("logs/{i:03} copy.log"), audit_log());
+    }
+    queue
+}
+
 fn drained(s3: &Moto, queue: &str) {
     assert_eq!(s3.queue_counts(queue), (0, 0), "queue not drained");
 }
@@ -75,12 +88,7 @@ fn drained(s3: &Moto, queue: &str) {
 #[test]
 fn uploads_notify_a_worker_and_every_row_lands_once() {
     let s3 = moto();
-    s3.create_bucket("w-a");
-    let queue = s3.create_queue("q-a", &[]);
-    s3.notify("w-a", "q-a");
-    for i in 0..50 {
-        s3.put("w-a", &format!("logs/{i:02} copy.log"), audit_log());
-    }
+    let queue = notified_uploads(s3, "a", &[], 50);
     let out = TempDir::new("worker-a");
     let out_s = out.str();
     let log = finish(spawn_worker(s3, &worker_args(&queue, &out_s, "3s")));
@@ -178,12 +186,7 @@ fn a_malformed_message_ends_in_the_dead_letter_queue() {
 #[test]
 fn three_workers_share_a_queue() {
     let s3 = moto();
-    s3.create_bucket("w-e");
-    let queue = s3.create_queue("q-e", &[]);
-    s3.notify("w-e", "q-e");
-    for i in 0..150 {
-        s3.put("w-e", &format!("logs/{i:03}.log"), audit_log());
-    }
+    let queue = notified_uploads(s3, "e", &[], 150);
     let out = TempDir::new("worker-e");
     let out_s = out.str();
     let workers: Vec<Child> = (0..3)
@@ -202,12 +205,7 @@ fn three_workers_share_a_queue() {
 #[test]
 fn sigterm_finishes_the_batch_in_hand_and_a_second_worker_the_rest() {
     let s3 = moto();
-    s3.create_bucket("w-f");
-    let queue = s3.create_queue("q-f", &[]);
-    s3.notify("w-f", "q-f");
-    for i in 0..60 {
-        s3.put("w-f", &format!("logs/{i:03}.log"), audit_log());
-    }
+    let queue = notified_uploads(s3, "f", &[], 60);
     let out = TempDir::new("worker-f");
     let out_s = out.str();
     // Small batches (one object's bytes), so there is work left when it is stopped.
@@ -313,12 +311,7 @@ fn sources_file_sets_type_and_source_and_skips_the_unmatched() {
 #[test]
 fn a_batch_held_longer_than_the_visibility_timeout_is_not_received_twice() {
     let s3 = moto();
-    s3.create_bucket("w-i");
-    let queue = s3.create_queue("q-i", &[("VisibilityTimeout", "2")]);
-    s3.notify("w-i", "q-i");
-    for i in 0..5 {
-        s3.put("w-i", &format!("logs/{i}.log"), audit_log());
-    }
+    let queue = notified_uploads(s3, "i", &[("VisibilityTimeout", "2")], 5);
     let out = TempDir::new("worker-i");
     let out_s = out.str();
     // A 6 s batch window holds the first messages three visibility timeouts long: only the
