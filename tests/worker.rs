@@ -327,3 +327,30 @@ fn a_batch_held_longer_than_the_visibility_timeout_is_not_received_twice() {
     );
     drained(s3, &queue);
 }
+
+#[test]
+fn a_vanished_object_is_counted_and_its_message_deleted() {
+    let s3 = moto();
+    s3.create_bucket("w-j");
+    let queue = s3.create_queue("q-j", &[]);
+    s3.put("w-j", "here.log", audit_log());
+    // Without size and ETag (looked up with HeadObject) and with them (GET If-Match).
+    for (key, size, etag) in [("gone-1.log", 0, None), ("gone-2.log", 99, Some("abc"))] {
+        s3.send(
+            &queue,
+            &jwas::worker::message::s3_event("w-j", key, size, etag, None),
+        );
+    }
+    s3.send(
+        &queue,
+        &jwas::worker::message::s3_event("w-j", "here.log", 0, None, None),
+    );
+    let out = TempDir::new("worker-j");
+    let out_s = out.str();
+    let log = finish(spawn_worker(s3, &worker_args(&queue, &out_s, "3s")));
+    assert!(log.contains("gone=2"), "{log}");
+    assert!(log.contains("deleted=3"), "{log}");
+    assert!(log.contains("errors=0"), "{log}");
+    assert_eq!(row_ids(out.path()).1, audit_rows());
+    drained(s3, &queue);
+}
