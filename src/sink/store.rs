@@ -92,7 +92,14 @@ impl ObjectWriter for LocalObject {
             file.sync_data().map_err(wrap)?;
         }
         drop(file);
-        std::fs::rename(&self.tmp, &self.path).map_err(wrap)
+        std::fs::rename(&self.tmp, &self.path).map_err(wrap)?;
+        if self.durable {
+            // The rename itself is durable only once the directory is synced.
+            if let Some(dir) = self.path.parent() {
+                File::open(dir).and_then(|d| d.sync_all()).map_err(wrap)?;
+            }
+        }
+        Ok(())
     }
 }
 
