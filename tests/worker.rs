@@ -354,3 +354,16 @@ fn a_vanished_object_is_counted_and_its_message_deleted() {
     assert_eq!(row_ids(out.path()).1, audit_rows());
     drained(s3, &queue);
 }
+
+#[test]
+fn listing_pages_past_a_thousand_objects() {
+    let s3 = moto();
+    s3.create_bucket("w-k");
+    let queue = s3.create_queue("q-k", &[]);
+    for i in 0..1050 {
+        s3.put("w-k", &format!("many/{i:04}.log"), b"x\n".to_vec());
+    }
+    let args = ["enqueue", "--bucket", "w-k", "--queue-url", &queue];
+    let (stdout, _) = expect_exit(s3.jwas(&args), &args, 0);
+    assert!(stdout.contains("queued 1050 object(s)"), "{stdout}");
+}
