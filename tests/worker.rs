@@ -189,9 +189,10 @@ fn three_workers_share_a_queue() {
     let queue = notified_uploads(s3, "e", &[], 150);
     let out = TempDir::new("worker-e");
     let out_s = out.str();
-    let workers: Vec<Child> = (0..3)
-        .map(|_| spawn_worker(s3, &worker_args(&queue, &out_s, "4s")))
-        .collect();
+    // One receive per batch, so no worker can take the whole queue in one batch window.
+    let mut args = worker_args(&queue, &out_s, "4s");
+    args.extend(["--batch-bytes", "1"]);
+    let workers: Vec<Child> = (0..3).map(|_| spawn_worker(s3, &args)).collect();
     let logs: Vec<String> = workers.into_iter().map(finish).collect();
     let (rows, distinct) = row_ids(out.path());
     assert_eq!(distinct, 150 * audit_rows(), "{logs:?}");
