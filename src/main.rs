@@ -551,7 +551,12 @@ fn parse(args: ParseArgs) -> Result<ExitCode> {
             Ok(s) => summaries.push(s),
             Err(e @ Error::Write { .. }) if is_pipe(&e) => return Err(e.into()),
             Err(e) => {
-                bar.suspend(|| eprintln!("jwas: error: {:#}", anyhow::Error::from(e)));
+                // Read errors name the input already; others (writes) get it in front.
+                let e = match e {
+                    Error::Read { .. } => anyhow::Error::from(e),
+                    e => anyhow::Error::from(e).context(input.name()),
+                };
+                bar.suspend(|| eprintln!("jwas: error: {e:#}"));
                 failures += 1;
             }
         }
