@@ -100,9 +100,35 @@ pub fn process_reader(
     dest: &mut Destination<'_>,
     rejected: &mut RejectedTo<'_>,
 ) -> Result<InputSummary, Error> {
+    process_reader_inner(input, reader, opts, dest, rejected, true)
+}
+
+/// [`process_reader`] without the final wait: the files are committed, but a store that
+/// uploads in the background may still be storing them. The caller calls
+/// [`Store::sync`] later, e.g. after starting the next input, so that one input's uploads
+/// overlap the next one's parsing; give each input its own [`Store::scoped`] store to
+/// tell their failures apart.
+pub fn process_reader_unsynced(
+    input: &Input,
+    reader: Box<dyn Read + Send>,
+    opts: &JobOptions,
+    dest: &mut Destination<'_>,
+    rejected: &mut RejectedTo<'_>,
+) -> Result<InputSummary, Error> {
+    process_reader_inner(input, reader, opts, dest, rejected, false)
+}
+
+fn process_reader_inner(
+    input: &Input,
+    reader: Box<dyn Read + Send>,
+    opts: &JobOptions,
+    dest: &mut Destination<'_>,
+    rejected: &mut RejectedTo<'_>,
+    sync: bool,
+) -> Result<InputSummary, Error> {
     let mut batch = Batch::new(&output_name(input), opts, dest, rejected);
     let counts = batch.add(input, reader, opts);
-    let finished = batch.finish();
+    let finished = if sync { batch.finish() } else { batch.close() };
     let counts = counts?;
     let (files, rejected_file) = finished?;
     Ok(InputSummary {
@@ -221,34 +247,39 @@ impl<'a, 'd, 'r> Batch<'a, 'd, 'r> {
     /// after a failure, which is then returned). Gives the table files and where the
     /// rejected events went, if any were rejected and they went to a store.
     pub fn finish(self) -> Result<(Vec<WrittenFile>, Option<String>), Error> {
-        let written = (|| {
-            let files = match self.tables {
-                Some(t) => t.finish()?,
-                None => Vec::new(),
-            };
-            let rejected_file = match (self.rejected_object, &*self.rejected) {
-                (Some(o), RejectedTo::Store(store)) => {
-                    o.commit()?;
-                    Some(store.location(&self.rejected_key))
-                }
-                _ => None,
-            };
-            Ok((files, rejected_file))
-        })();
-        let synced = [
+        let stores = [
             match &*self.dest {
-                Destination::Store(store) => store.sync(),
-                Destination::Stream(_) => Ok(()),
+                Destination::Store(store) => Some(Arc::clone(store)),
+                Destination::Stream(_) => None,
             },
             match &*self.rejected {
-                RejectedTo::Store(store) => store.sync(),
-                RejectedTo::Stream(_) => Ok(()),
+                RejectedTo::Store(store) => Some(Arc::clone(store)),
+                RejectedTo::Stream(_) => None,
             },
         ];
+        let written = self.close();
+        let synced: Vec<_> = stores.iter().flatten().map(|s| s.sync()).collect();
         let written = written?;
         for s in synced {
             s?;
         }
         Ok(written)
+    }
+
+    /// Closes and commits the batch's files without waiting for a background store
+    /// (see [`process_reader_unsynced`]).
+    pub fn close(self) -> Result<(Vec<WrittenFile>, Option<String>), Error> {
+        let files = match self.tables {
+            Some(t) => t.finish()?,
+            None => Vec::new(),
+        };
+        let rejected_file = match (self.rejected_object, &*self.rejected) {
+            (Some(o), RejectedTo::Store(store)) => {
+                o.commit()?;
+                Some(store.location(&self.rejected_key))
+            }
+            _ => None,
+        };
+        Ok((files, rejected_file))
     }
 }

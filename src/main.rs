@@ -526,8 +526,6 @@ fn parse(args: ParseArgs) -> Result<ExitCode> {
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let mut summaries = Vec::new();
-    let mut failures = 0;
     // S3 objects are opened `--concurrency` ahead: their downloads run while earlier
     // inputs are parsed, each buffering a bounded number of chunks.
     let objects = inputs
@@ -540,28 +538,72 @@ fn parse(args: ParseArgs) -> Result<ExitCode> {
     let mut ahead = s3
         .as_deref()
         .map(|s3| ReadAhead::new(s3, objects, usize::from(args.concurrency)));
-    for input in &inputs {
-        bar.set_message(input.name());
-        let result = match ahead.as_mut().and_then(ReadAhead::next_reader) {
-            Some(raw) => source::open_decompressed(input, raw)
-                .and_then(|r| job::process_reader(input, r, &opts, &mut dest, &mut rejected)),
-            None => job::process(input, &opts, &mut dest, &mut rejected),
+    // Each input writes through its own scoped store, and its uploads are waited for only
+    // after the next input has been parsed: uploads overlap parsing, and a failed upload
+    // is still reported against its input.
+    let mut unsynced: Option<(usize, Arc<dyn sink::Store>)> = None;
+    let report = |name: &str, e: Error| {
+        // Read errors name the input already; others (writes) get it in front.
+        let e = match e {
+            Error::Read { .. } => anyhow::Error::from(e),
+            e => anyhow::Error::from(e).context(name.to_owned()),
         };
-        match result {
-            Ok(s) => summaries.push(s),
-            Err(e @ Error::Write { .. }) if is_pipe(&e) => return Err(e.into()),
-            Err(e) => {
-                // Read errors name the input already; others (writes) get it in front.
-                let e = match e {
-                    Error::Read { .. } => anyhow::Error::from(e),
-                    e => anyhow::Error::from(e).context(input.name()),
-                };
-                bar.suspend(|| eprintln!("jwas: error: {e:#}"));
-                failures += 1;
+        bar.suspend(|| eprintln!("jwas: error: {e:#}"));
+    };
+    let mut failed = vec![false; inputs.len()];
+    let mut outcomes = Vec::with_capacity(inputs.len());
+    for (i, input) in inputs.iter().enumerate() {
+        bar.set_message(input.name());
+        let scoped = (!to_stdout).then(|| store.scoped());
+        if let Some(s) = &scoped {
+            dest = Destination::Store(Arc::clone(s));
+            if let RejectedTo::Store(_) = rejected {
+                rejected = RejectedTo::Store(Arc::clone(s));
+            }
+        }
+        let raw = match ahead.as_mut().and_then(ReadAhead::next_reader) {
+            Some(raw) => source::open_decompressed(input, raw),
+            None => input.open(),
+        };
+        let result = raw
+            .and_then(|r| job::process_reader_unsynced(input, r, &opts, &mut dest, &mut rejected));
+        if let Some((j, s)) = unsynced.take() {
+            if let Err(e) = s.sync() {
+                report(&inputs[j].name(), e);
+                failed[j] = true;
+            }
+        }
+        match (result, scoped) {
+            (Ok(s), scoped) => {
+                outcomes.push(Some(s));
+                unsynced = scoped.map(|s| (i, s));
+            }
+            (Err(e @ Error::Write { .. }), _) if is_pipe(&e) => return Err(e.into()),
+            (Err(e), scoped) => {
+                // What it committed before failing is waited for now, not blamed later.
+                if let Some(s) = scoped {
+                    let _ = s.sync();
+                }
+                report(&input.name(), e);
+                failed[i] = true;
+                outcomes.push(None);
             }
         }
         bar.inc(1);
     }
+    if let Some((j, s)) = unsynced.take() {
+        if let Err(e) = s.sync() {
+            report(&inputs[j].name(), e);
+            failed[j] = true;
+        }
+    }
+    let failures = failed.iter().filter(|f| **f).count();
+    let summaries: Vec<InputSummary> = outcomes
+        .into_iter()
+        .zip(&failed)
+        .filter(|(_, f)| !**f)
+        .filter_map(|(s, _)| s)
+        .collect();
     bar.finish_and_clear();
     drop(dest);
     stdout_lock.flush()?;

@@ -564,6 +564,15 @@ impl Store for S3Store {
     fn sync(&self) -> Result<(), Error> {
         self.uploads.wait()
     }
+
+    fn scoped(&self) -> Arc<dyn Store> {
+        Arc::new(S3Store {
+            s3: Arc::clone(&self.s3),
+            bucket: self.bucket.clone(),
+            prefix: self.prefix.clone(),
+            uploads: Arc::default(),
+        })
+    }
 }
 
 struct Multipart {

@@ -5,6 +5,7 @@ use crate::error::Error;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// An object being written; nothing is visible until [`ObjectWriter::commit`].
 pub trait ObjectWriter: Write + Send {
@@ -24,6 +25,9 @@ pub trait Store: Send + Sync {
     fn sync(&self) -> Result<(), Error> {
         Ok(())
     }
+    /// A store writing to the same place whose [`Store::sync`] waits only for the objects
+    /// created through it.
+    fn scoped(&self) -> Arc<dyn Store>;
 }
 
 /// A local directory.
@@ -135,5 +139,9 @@ impl Store for LocalStore {
 
     fn location(&self, key: &str) -> String {
         self.root.join(key).display().to_string()
+    }
+
+    fn scoped(&self) -> Arc<dyn Store> {
+        Arc::new(self.clone())
     }
 }
