@@ -47,6 +47,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tracing::{error, info, warn};
 
+/// On a stop, how long a receive in progress may still take to bring its messages in.
+const STOP_GRACE: Duration = Duration::from_secs(2);
+
 /// What a worker does.
 #[derive(Clone, Debug)]
 pub struct WorkerOptions {
@@ -315,9 +318,18 @@ impl Worker {
                 .send();
             let mut stop = self.stop.clone();
             let got = self.s3.block_on(async {
+                tokio::pin!(receive);
                 tokio::select! {
-                    r = receive => Some(r),
-                    _ = stop.wait_for(|s| *s) => None,
+                    biased;
+                    r = &mut receive => Some(r),
+                    _ = stop.wait_for(|s| *s) => {
+                        // The server may be answering this receive already: its messages
+                        // would stay invisible until their visibility timeout if it were
+                        // dropped now, so give it a moment. (A long poll cancelled on an
+                        // empty queue can still take a message that arrives before the
+                        // poll's 20 s end; that message comes back after the timeout.)
+                        tokio::time::timeout(STOP_GRACE, &mut receive).await.ok()
+                    }
                 }
             });
             let out = match got {
@@ -326,7 +338,9 @@ impl Worker {
                 Some(Err(e)) => {
                     self.stats.errors += 1;
                     error!(error = %sqs_error(&self.opts.queue_url, e), "receiving messages failed; retrying in 5 s");
-                    std::thread::sleep(Duration::from_secs(5));
+                    if !*self.stop.borrow() {
+                        std::thread::sleep(Duration::from_secs(5));
+                    }
                     break;
                 }
             };
