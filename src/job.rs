@@ -87,48 +87,38 @@ pub fn process(
     dest: &mut Destination<'_>,
     rejected: &mut RejectedTo<'_>,
 ) -> Result<InputSummary, Error> {
-    process_reader(input, input.open()?, opts, dest, rejected)
+    process_reader(input, input.open()?, opts, dest, rejected, Wait::Stored)
+}
+
+/// When [`process_reader`] returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wait {
+    /// Once every file it wrote is stored ([`Store::sync`]), also when it fails, so a
+    /// failure is reported for the input that caused it.
+    Stored,
+    /// Once its files are committed: a store that uploads in the background may still be
+    /// storing them, and the caller calls [`Store::sync`] later (e.g. after parsing the
+    /// next input, so that uploads overlap parsing; give each input its own
+    /// [`Store::scoped`] store to tell their failures apart).
+    Committed,
 }
 
 /// Parses `reader`, the (decompressed) bytes of `input`, and writes its rows and rejected
-/// events. Returns once every file it wrote is stored ([`Store::sync`]), also when it
-/// fails, so a failure is reported for the input that caused it.
+/// events.
 pub fn process_reader(
     input: &Input,
     reader: Box<dyn Read + Send>,
     opts: &JobOptions,
     dest: &mut Destination<'_>,
     rejected: &mut RejectedTo<'_>,
-) -> Result<InputSummary, Error> {
-    process_reader_inner(input, reader, opts, dest, rejected, true)
-}
-
-/// [`process_reader`] without the final wait: the files are committed, but a store that
-/// uploads in the background may still be storing them. The caller calls
-/// [`Store::sync`] later, e.g. after starting the next input, so that one input's uploads
-/// overlap the next one's parsing; give each input its own [`Store::scoped`] store to
-/// tell their failures apart.
-pub fn process_reader_unsynced(
-    input: &Input,
-    reader: Box<dyn Read + Send>,
-    opts: &JobOptions,
-    dest: &mut Destination<'_>,
-    rejected: &mut RejectedTo<'_>,
-) -> Result<InputSummary, Error> {
-    process_reader_inner(input, reader, opts, dest, rejected, false)
-}
-
-fn process_reader_inner(
-    input: &Input,
-    reader: Box<dyn Read + Send>,
-    opts: &JobOptions,
-    dest: &mut Destination<'_>,
-    rejected: &mut RejectedTo<'_>,
-    sync: bool,
+    wait: Wait,
 ) -> Result<InputSummary, Error> {
     let mut batch = Batch::new(&output_name(input), opts, dest, rejected);
     let counts = batch.add(input, reader, opts);
-    let finished = if sync { batch.finish() } else { batch.close() };
+    let finished = match wait {
+        Wait::Stored => batch.finish(),
+        Wait::Committed => batch.close(),
+    };
     let counts = counts?;
     let (files, rejected_file) = finished?;
     Ok(InputSummary {
@@ -267,7 +257,7 @@ impl<'a, 'd, 'r> Batch<'a, 'd, 'r> {
     }
 
     /// Closes and commits the batch's files without waiting for a background store
-    /// (see [`process_reader_unsynced`]).
+    /// (see [`Wait::Committed`]).
     pub fn close(self) -> Result<(Vec<WrittenFile>, Option<String>), Error> {
         let files = match self.tables {
             Some(t) => t.finish()?,

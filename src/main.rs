@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use jwas::columns::render;
-use jwas::job::{self, Destination, InputSummary, JobOptions, RejectedTo};
+use jwas::job::{self, Destination, InputSummary, JobOptions, RejectedTo, Wait};
 use jwas::pipeline::{LineCounts, PipelineOptions, DEFAULT_BLOCK_BYTES, DEFAULT_MAX_EVENT_BYTES};
 use jwas::s3::{ReadAhead, S3Config, S3Store, S3};
 use jwas::sink::{self, LocalStore, TableOptions};
@@ -565,8 +565,9 @@ fn parse(args: ParseArgs) -> Result<ExitCode> {
             Some(raw) => source::open_decompressed(input, raw),
             None => input.open(),
         };
-        let result = raw
-            .and_then(|r| job::process_reader_unsynced(input, r, &opts, &mut dest, &mut rejected));
+        let result = raw.and_then(|r| {
+            job::process_reader(input, r, &opts, &mut dest, &mut rejected, Wait::Committed)
+        });
         if let Some((j, s)) = unsynced.take() {
             if let Err(e) = s.sync() {
                 report(&inputs[j].name(), e);
