@@ -514,7 +514,7 @@ impl Drop for Ticket {
             .take()
             .unwrap_or_else(|| Err(Error::Worker("an upload was interrupted".into())));
         if let Ok(mut s) = self.uploads.state.lock() {
-            s.in_flight -= 1;
+            s.in_flight = s.in_flight.saturating_sub(1);
             if let Err(e) = result {
                 s.failure.get_or_insert(e);
             }
