@@ -351,14 +351,8 @@ fn worker(args: WorkerArgs) -> Result<()> {
     let s3 = S3::connect(&S3Config {
         endpoint_url: args.endpoint_url.clone(),
     })?;
-    let store: Arc<dyn sink::Store> = match S3Uri::parse(&args.out).transpose()? {
-        Some(uri) => {
-            s3.check_bucket(&uri)?;
-            Arc::new(S3Store::new(Arc::clone(&s3), &uri))
-        }
-        // Messages are deleted once their files are written: make that survive a crash.
-        None => Arc::new(LocalStore::durable(&args.out)),
-    };
+    // Messages are deleted once their files are written: make that survive a crash.
+    let store = output_store(&args.out, Some(&s3), true)?;
     let opts = WorkerOptions {
         queue_url: args.queue_url,
         batch_window: args.batch_window,
@@ -370,8 +364,22 @@ fn worker(args: WorkerArgs) -> Result<()> {
         sources,
     };
     let stop = stop_on_signals(&s3);
-    Worker::new(Arc::clone(&s3), store, opts, stop)?.run()?;
+    Worker::new(Arc::clone(&s3), store, opts, stop).run()?;
     Ok(())
+}
+
+/// Where tables go: `s3://bucket/prefix` (the bucket checked first) or a directory,
+/// whose commits are fsynced if `durable`.
+fn output_store(out: &str, s3: Option<&Arc<S3>>, durable: bool) -> Result<Arc<dyn sink::Store>> {
+    Ok(match (S3Uri::parse(out).transpose()?, s3) {
+        (Some(uri), Some(s3)) => {
+            s3.check_bucket(&uri)?;
+            Arc::new(S3Store::new(Arc::clone(s3), &uri))
+        }
+        (Some(uri), None) => anyhow::bail!("{uri}: no S3 client"),
+        (None, _) if durable => Arc::new(LocalStore::durable(out)),
+        (None, _) => Arc::new(LocalStore::new(out)),
+    })
 }
 
 fn enqueue(args: EnqueueArgs) -> Result<()> {
@@ -465,8 +473,9 @@ fn parse(args: ParseArgs) -> Result<ExitCode> {
         source_label: args.source_label,
         ..args.output.job_options()
     };
-    let out_s3 = S3Uri::parse(&args.out).transpose()?;
-    let needs_s3 = out_s3.is_some() || args.inputs.iter().any(|a| a.starts_with("s3://"));
+    let needs_s3 = std::iter::once(&args.out)
+        .chain(&args.inputs)
+        .any(|a| a.starts_with("s3://"));
     let s3 = if needs_s3 {
         Some(S3::connect(&S3Config {
             endpoint_url: args.endpoint_url.clone(),
@@ -487,13 +496,7 @@ fn parse(args: ParseArgs) -> Result<ExitCode> {
             _ => source::expand_one(arg, &mut inputs).context("finding inputs")?,
         }
     }
-    let store: Arc<dyn sink::Store> = match (&out_s3, &s3) {
-        (Some(uri), Some(s3)) => {
-            s3.check_bucket(uri)?;
-            Arc::new(S3Store::new(Arc::clone(s3), uri))
-        }
-        _ => Arc::new(LocalStore::new(&args.out)),
-    };
+    let store = output_store(&args.out, s3.as_ref(), false)?;
 
     let stdout = std::io::stdout();
     let mut stdout_lock = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
@@ -550,6 +553,15 @@ fn parse(args: ParseArgs) -> Result<ExitCode> {
         };
         bar.suspend(|| eprintln!("jwas: error: {e:#}"));
     };
+    // Waits for an input's uploads; a failure fails the input.
+    let settle = |pending: Option<(usize, Arc<dyn sink::Store>)>, failed: &mut [bool]| {
+        if let Some((j, s)) = pending {
+            if let Err(e) = s.sync() {
+                report(&inputs[j].name(), e);
+                failed[j] = true;
+            }
+        }
+    };
     let mut failed = vec![false; inputs.len()];
     let mut outcomes = Vec::with_capacity(inputs.len());
     for (i, input) in inputs.iter().enumerate() {
@@ -568,12 +580,7 @@ fn parse(args: ParseArgs) -> Result<ExitCode> {
         let result = raw.and_then(|r| {
             job::process_reader(input, r, &opts, &mut dest, &mut rejected, Wait::Committed)
         });
-        if let Some((j, s)) = unsynced.take() {
-            if let Err(e) = s.sync() {
-                report(&inputs[j].name(), e);
-                failed[j] = true;
-            }
-        }
+        settle(unsynced.take(), &mut failed);
         match (result, scoped) {
             (Ok(s), scoped) => {
                 outcomes.push(Some(s));
@@ -592,12 +599,7 @@ fn parse(args: ParseArgs) -> Result<ExitCode> {
         }
         bar.inc(1);
     }
-    if let Some((j, s)) = unsynced.take() {
-        if let Err(e) = s.sync() {
-            report(&inputs[j].name(), e);
-            failed[j] = true;
-        }
-    }
+    settle(unsynced.take(), &mut failed);
     let failures = failed.iter().filter(|f| **f).count();
     let summaries: Vec<InputSummary> = outcomes
         .into_iter()

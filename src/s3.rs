@@ -336,7 +336,7 @@ pub fn s3_error<E>(uri: &str, e: SdkError<E, HttpResponse>) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let (kind, message) = describe(&e);
+    let (kind, message) = describe(&e, "S3");
     Error::S3 {
         uri: uri.to_owned(),
         kind,
@@ -344,7 +344,9 @@ where
     }
 }
 
-fn describe<E>(e: &SdkError<E, HttpResponse>) -> (S3ErrorKind, String)
+/// The kind and one-line message of a failed AWS request; `service` names the endpoint
+/// in connection errors ("S3", "SQS"). Service error codes are S3's.
+pub(crate) fn describe<E>(e: &SdkError<E, HttpResponse>, service: &str) -> (S3ErrorKind, String)
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
@@ -409,12 +411,12 @@ where
             } else if d.is_timeout() {
                 (
                     Unreachable,
-                    format!("the S3 endpoint timed out ({})", innermost(e)),
+                    format!("the {service} endpoint timed out ({})", innermost(e)),
                 )
             } else if d.is_io() {
                 (
                     Unreachable,
-                    format!("cannot reach the S3 endpoint ({})", innermost(e)),
+                    format!("cannot reach the {service} endpoint ({})", innermost(e)),
                 )
             } else {
                 (Other, text)
@@ -442,7 +444,7 @@ fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// The error's causes, innermost last, on one line.
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut parts = Vec::new();
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(c) = cur {

@@ -169,28 +169,8 @@ where
             };
             (kind, text)
         }
-        SdkError::DispatchFailure(d) if d.is_io() || d.is_timeout() => (
-            S3ErrorKind::Unreachable,
-            "cannot reach the SQS endpoint".to_owned(),
-        ),
-        other => {
-            let mut text = other.to_string();
-            let mut cur = std::error::Error::source(other);
-            while let Some(c) = cur {
-                text = c.to_string();
-                cur = c.source();
-            }
-            if text.contains("credentials") {
-                (
-                    S3ErrorKind::Credentials,
-                    "no AWS credentials found: set AWS_ACCESS_KEY_ID and \
-                     AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run with an IAM role"
-                        .to_owned(),
-                )
-            } else {
-                (S3ErrorKind::Other, text)
-            }
-        }
+        // Connection and credential failures are the same as for S3.
+        _ => crate::s3::describe(&e, "SQS"),
     };
     Error::S3 {
         uri: what.to_owned(),
@@ -210,16 +190,16 @@ fn is_gone(e: &Error) -> bool {
 }
 
 impl Worker {
-    /// A worker writing to `store`. Checks that the queue exists and reads its visibility
-    /// timeout; stops receiving when `stop` becomes true (see [`stop_on_signals`]).
+    /// A worker writing to `store`; it stops receiving when `stop` becomes true (see
+    /// [`stop_on_signals`]). [`Worker::run`] checks the queue first.
     pub fn new(
         s3: Arc<S3>,
         store: Arc<dyn Store>,
         opts: WorkerOptions,
         stop: watch::Receiver<bool>,
-    ) -> Result<Worker, Error> {
+    ) -> Worker {
         let sqs = sqs_client(&s3);
-        Ok(Worker {
+        Worker {
             s3,
             sqs,
             store,
@@ -227,7 +207,7 @@ impl Worker {
             stats: Stats::default(),
             in_flight: Arc::default(),
             stop,
-        })
+        }
     }
 
     fn visibility_timeout(&self) -> Result<i32, Error> {
@@ -481,7 +461,7 @@ impl Worker {
                 }
                 Err(e) => {
                     self.stats.errors += 1;
-                    error!(object = %input.name(), error = %format!("{:#}", ErrorChain(&e)), "parsing an object failed");
+                    error!(object = %input.name(), error = %crate::s3::chain(&e), "parsing an object failed");
                     failed.push(*i);
                 }
             }
@@ -498,7 +478,7 @@ impl Worker {
             }
             Err(e) => {
                 self.stats.errors += 1;
-                error!(batch = %name, error = %format!("{:#}", ErrorChain(&e)), "writing a batch failed; its messages stay on the queue");
+                error!(batch = %name, error = %crate::s3::chain(&e), "writing a batch failed; its messages stay on the queue");
                 failed.extend(work.iter().map(|(i, _, _)| *i));
             }
         }
@@ -575,21 +555,6 @@ impl Worker {
                 }
             }
         }
-    }
-}
-
-/// Displays an error with its causes.
-struct ErrorChain<'a>(&'a Error);
-
-impl std::fmt::Display for ErrorChain<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)?;
-        let mut cur = std::error::Error::source(self.0);
-        while let Some(c) = cur {
-            write!(f, ": {c}")?;
-            cur = c.source();
-        }
-        Ok(())
     }
 }
 
