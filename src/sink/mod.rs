@@ -2,6 +2,7 @@
 //! and rejected events.
 
 pub mod ndjson;
+pub mod parquet;
 pub mod partition;
 pub mod rejected;
 pub mod store;
@@ -9,17 +10,12 @@ pub mod store;
 use crate::error::Error;
 use crate::logtype::LogType;
 use crate::pipeline::HourBatch;
+use ::parquet::file::metadata::KeyValue;
+use ::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use arrow_array::RecordBatch;
-use arrow_schema::SchemaRef;
-use parquet::arrow::arrow_writer::ArrowWriterOptions;
-use parquet::arrow::{add_encoded_arrow_schema_to_metadata, ArrowSchemaConverter, ArrowWriter};
-use parquet::basic::{Compression as ParquetCompression, GzipLevel, ZstdLevel};
-use parquet::errors::ParquetError;
-use parquet::file::metadata::KeyValue;
-use parquet::file::properties::{EnabledStatistics, WriterProperties};
-use parquet::schema::types::SchemaDescriptor;
-use std::cell::RefCell;
+use parquet::{EncoderState, ParquetFile};
 use std::collections::HashMap;
+use std::io::Write;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -27,8 +23,8 @@ pub use store::{LocalStore, ObjectWriter, Store};
 
 /// Rows per Parquet row group, at most.
 pub const DEFAULT_ROW_GROUP_ROWS: usize = 128 * 1024;
-/// Encoded bytes per Parquet row group, at most (estimated while encoding): bounds the
-/// memory of an open file whatever its rows are like.
+/// Arrow bytes of the rows of a Parquet row group, at most: bounds the memory of an open
+/// file whatever its rows are like.
 pub const DEFAULT_ROW_GROUP_BYTES: usize = 32 << 20;
 /// Rows per output file before it rolls over to the next sequence number.
 pub const DEFAULT_MAX_FILE_ROWS: usize = 1_000_000;
@@ -69,16 +65,18 @@ pub enum Compression {
 }
 
 impl Compression {
-    fn parquet(self) -> ParquetCompression {
+    /// This codec in parquet-rs's terms (for readers of jwas's files that use it).
+    pub fn parquet(self) -> ::parquet::basic::Compression {
+        use ::parquet::basic::{Compression as P, GzipLevel, ZstdLevel};
         match self {
-            Compression::Zstd(level) => ParquetCompression::ZSTD(
+            Compression::Zstd(level) => P::ZSTD(
                 ZstdLevel::try_new(level)
                     .or_else(|_| ZstdLevel::try_new(DEFAULT_ZSTD_LEVEL))
                     .unwrap_or_default(),
             ),
-            Compression::Snappy => ParquetCompression::SNAPPY,
-            Compression::Gzip => ParquetCompression::GZIP(GzipLevel::default()),
-            Compression::None => ParquetCompression::UNCOMPRESSED,
+            Compression::Snappy => P::SNAPPY,
+            Compression::Gzip => P::GZIP(GzipLevel::default()),
+            Compression::None => P::UNCOMPRESSED,
         }
     }
 }
@@ -110,10 +108,11 @@ impl Default for TableOptions {
     }
 }
 
-/// Parquet writer settings: codec, row groups of at most 128 Ki rows and 32 MiB, dictionary encoding
-/// on, statistics per column chunk (min, max, null count; no page-level column index,
-/// which costs more than it saves on files of a few thousand rows), and the `jwas.*`
-/// key-value metadata.
+/// The settings of jwas's Parquet files in parquet-rs's terms: codec, row groups of at
+/// most 128 Ki rows and 32 MiB, statistics per column chunk (min, max, null count; no
+/// page-level column index, which costs more than it saves on files of a few thousand
+/// rows), and the `jwas.*` key-value metadata. jwas writes its files with its own encoder
+/// ([`parquet`]); this is for writing files like them with parquet-rs.
 pub fn writer_properties(log_type: LogType, compression: Compression) -> WriterProperties {
     WriterProperties::builder()
         .set_compression(compression.parquet())
@@ -139,11 +138,6 @@ pub struct WrittenFile {
     pub log_type: LogType,
     /// Rows in it.
     pub rows: u64,
-}
-
-enum FileWriter {
-    Parquet(Box<ArrowWriter<Box<dyn ObjectWriter>>>),
-    Ndjson(Box<dyn ObjectWriter>),
 }
 
 /// A table and an hour (hours since the epoch).
@@ -374,94 +368,135 @@ fn writer_of(part: Part, writers: usize) -> usize {
     ((h >> 32) % writers.max(1) as u64) as usize
 }
 
-/// Arrow bytes a writer thread holds in batches not yet handed to a Parquet encoder;
-/// beyond this, the file with the most pending rows starts its encoder.
-const PENDING_BYTES: usize = 32 << 20;
+/// Arrow bytes a writer thread holds in rows not yet encoded; beyond this, the file with
+/// the most pending rows writes them as a row group.
+const PENDING_BYTES: usize = 64 << 20;
 
-/// A file being written by a writer thread. A Parquet file keeps its rows as Arrow
-/// batches and is encoded in one go when it closes: most hourly files of a long input are
-/// small, and an open Parquet encoder holds a zstd context pair and buffers per column.
-/// Only files that grow large (see [`PENDING_BYTES`]) get their encoder early.
+/// A file being written by a writer thread. Rows wait as Arrow batches (slices of the
+/// parsed blocks) until a row group is complete, the file closes, or the thread holds too
+/// much: most hourly files of a long input are small, and are encoded in one go and
+/// written with one call when they close. A Parquet file's object is created when its
+/// first row group is written.
 struct FileState {
     key: String,
-    writer: Option<FileWriter>,
     pending: Vec<RecordBatch>,
+    pending_rows: usize,
     pending_bytes: usize,
+    /// A Parquet file with row groups written, and where it goes.
+    parquet: Option<(ParquetFile, Box<dyn ObjectWriter>)>,
+    /// An NDJSON file's object.
+    ndjson: Option<Box<dyn ObjectWriter>>,
 }
 
-impl FileState {
-    /// Starts the encoder if needed and hands it the pending batches.
-    fn drain(&mut self, part: Part, store: &dyn Store, opts: &TableOptions) -> Result<(), Error> {
-        let writer = match &mut self.writer {
-            Some(w) => w,
-            None => self
-                .writer
-                .insert(new_file_writer(part, &self.key, store, opts)?),
+/// What a writer thread reuses from file to file.
+struct WriterState<'s> {
+    store: &'s dyn Store,
+    compression: Compression,
+    encoder: EncoderState,
+    /// The bytes of a file not yet written to its object.
+    out: Vec<u8>,
+}
+
+impl WriterState<'_> {
+    /// Encodes `batches` as a row group of `file` (starting the file if needed) and writes
+    /// it out.
+    fn row_group(
+        &mut self,
+        part: Part,
+        file: &mut FileState,
+        batches: &[RecordBatch],
+    ) -> Result<(), Error> {
+        let wrap = |path: &str, source| Error::Write {
+            path: path.into(),
+            source,
         };
-        for batch in self.pending.drain(..) {
-            write_batch(&self.key, writer, &batch)?;
-        }
-        self.pending_bytes = 0;
+        self.out.clear();
+        let (pq, object) = match &mut file.parquet {
+            Some(p) => p,
+            None => {
+                let pq = ParquetFile::new(part.0, self.compression, &mut self.out);
+                let object = self.store.create(&file.key)?;
+                file.parquet.insert((pq, object))
+            }
+        };
+        pq.write_row_group(batches, &mut self.encoder, &mut self.out)
+            .map_err(|e| wrap(&file.key, e))?;
+        object
+            .write_all(&self.out)
+            .map_err(|e| wrap(&file.key, e))?;
+        self.out.clear();
         Ok(())
     }
-}
 
-fn new_file_writer(
-    part: Part,
-    key: &str,
-    store: &dyn Store,
-    opts: &TableOptions,
-) -> Result<FileWriter, Error> {
-    let object = store.create(key)?;
-    Ok(match opts.format {
-        Format::Parquet => {
-            let wrap = |source| Error::Parquet {
-                path: key.into(),
-                source,
-            };
-            let (schema, options) = parquet_layout(part.0, opts.compression).map_err(wrap)?;
-            let w = ArrowWriter::try_new_with_options(object, schema, options).map_err(wrap)?;
-            FileWriter::Parquet(Box::new(w))
+    /// Writes the pending rows of `file` as row groups of at most
+    /// [`DEFAULT_ROW_GROUP_ROWS`] rows; with `keep_partial`, rows that do not fill a
+    /// whole row group stay pending.
+    fn drain(&mut self, part: Part, file: &mut FileState, keep_partial: bool) -> Result<(), Error> {
+        let mut batches = std::mem::take(&mut file.pending);
+        file.pending_rows = 0;
+        file.pending_bytes = 0;
+        let mut group: Vec<RecordBatch> = Vec::new();
+        let mut group_rows = 0;
+        for batch in batches.drain(..) {
+            let mut batch = batch;
+            while group_rows + batch.num_rows() >= DEFAULT_ROW_GROUP_ROWS {
+                let take = DEFAULT_ROW_GROUP_ROWS - group_rows;
+                group.push(batch.slice(0, take));
+                batch = batch.slice(take, batch.num_rows() - take);
+                self.row_group(part, file, &group)?;
+                group.clear();
+                group_rows = 0;
+            }
+            if batch.num_rows() > 0 {
+                group_rows += batch.num_rows();
+                group.push(batch);
+            }
         }
-        Format::Ndjson => FileWriter::Ndjson(object),
-    })
-}
-
-/// The Arrow schema and the writer options of a table's Parquet files. The Parquet schema
-/// and the encoded Arrow schema (`ARROW:schema`) are computed once per thread and table,
-/// not for every file: a year of hourly files is tens of thousands of them.
-fn parquet_layout(
-    log_type: LogType,
-    compression: Compression,
-) -> Result<(SchemaRef, ArrowWriterOptions), ParquetError> {
-    type Layout = (SchemaRef, WriterProperties, SchemaDescriptor);
-    thread_local! {
-        static LAYOUTS: RefCell<HashMap<(LogType, Compression), Arc<Layout>>> =
-            RefCell::new(HashMap::new());
+        if keep_partial {
+            file.pending_rows = group_rows;
+            file.pending_bytes = group.iter().map(slice_bytes).sum();
+            file.pending = group;
+        } else if group_rows > 0 {
+            self.row_group(part, file, &group)?;
+        }
+        Ok(())
     }
-    let layout = match LAYOUTS.with(|l| l.borrow().get(&(log_type, compression)).cloned()) {
-        Some(l) => l,
-        None => {
-            let schema = crate::columns::schema(log_type);
-            let mut props = writer_properties(log_type, compression);
-            add_encoded_arrow_schema_to_metadata(&schema, &mut props);
-            let descr = ArrowSchemaConverter::new()
-                .with_coerce_types(props.coerce_types())
-                .convert(&schema)?;
-            let l = Arc::new((schema, props, descr));
-            LAYOUTS.with(|c| {
-                c.borrow_mut()
-                    .insert((log_type, compression), Arc::clone(&l))
-            });
-            l
+
+    /// Completes `file` and commits its object.
+    fn close(&mut self, part: Part, mut file: FileState) -> Result<(), Error> {
+        if let Some(object) = file.ndjson.take() {
+            return object.commit();
         }
-    };
-    let (schema, props, descr) = layout.as_ref();
-    let options = ArrowWriterOptions::new()
-        .with_properties(props.clone())
-        .with_skip_arrow_metadata(true)
-        .with_parquet_schema(descr.clone());
-    Ok((Arc::clone(schema), options))
+        let wrap = |path: &str, source| Error::Write {
+            path: path.into(),
+            source,
+        };
+        if file.parquet.is_none() && file.pending_rows < DEFAULT_ROW_GROUP_ROWS {
+            // A small file: encoded whole, then written with one call.
+            self.out.clear();
+            let mut pq = ParquetFile::new(part.0, self.compression, &mut self.out);
+            pq.write_row_group(&file.pending, &mut self.encoder, &mut self.out)
+                .map_err(|e| wrap(&file.key, e))?;
+            pq.finish(&mut self.out).map_err(|e| wrap(&file.key, e))?;
+            let mut object = self.store.create(&file.key)?;
+            object
+                .write_all(&self.out)
+                .map_err(|e| wrap(&file.key, e))?;
+            self.out.clear();
+            return object.commit();
+        }
+        self.drain(part, &mut file, false)?;
+        let Some((pq, mut object)) = file.parquet.take() else {
+            return Ok(());
+        };
+        self.out.clear();
+        pq.finish(&mut self.out).map_err(|e| wrap(&file.key, e))?;
+        object
+            .write_all(&self.out)
+            .map_err(|e| wrap(&file.key, e))?;
+        self.out.clear();
+        object.commit()
+    }
 }
 
 /// The memory a batch holds, counting a slice as its share of the buffers it shares with
@@ -480,21 +515,37 @@ fn slice_bytes(batch: &RecordBatch) -> usize {
 /// hangs up. Stops at the first error, which the sink reports.
 fn writer_loop(store: &dyn Store, opts: TableOptions, rx: Receiver<Command>) -> Result<(), Error> {
     let mut files: HashMap<Part, FileState> = HashMap::new();
+    let mut state = WriterState {
+        store,
+        compression: opts.compression,
+        encoder: EncoderState::default(),
+        out: Vec::new(),
+    };
     let mut pending_bytes = 0usize;
     for cmd in rx {
         match cmd {
-            Command::Open { part, key } => {
-                let writer = match opts.format {
-                    Format::Parquet => None,
-                    Format::Ndjson => Some(new_file_writer(part, &key, store, &opts)?),
+            Command::Open { part, key } if opts.format == Format::Ndjson => {
+                let object = store.create(&key)?;
+                let file = FileState {
+                    key,
+                    pending: Vec::new(),
+                    pending_rows: 0,
+                    pending_bytes: 0,
+                    parquet: None,
+                    ndjson: Some(object),
                 };
+                files.insert(part, file);
+            }
+            Command::Open { part, key } => {
                 files.insert(
                     part,
                     FileState {
                         key,
-                        writer,
                         pending: Vec::new(),
+                        pending_rows: 0,
                         pending_bytes: 0,
+                        parquet: None,
+                        ndjson: None,
                     },
                 );
             }
@@ -502,14 +553,26 @@ fn writer_loop(store: &dyn Store, opts: TableOptions, rx: Receiver<Command>) -> 
                 let Some(file) = files.get_mut(&part) else {
                     continue;
                 };
-                if let (Format::Ndjson, Some(w)) = (opts.format, file.writer.as_mut()) {
-                    write_batch(&file.key, w, &batch)?;
+                if let Some(o) = file.ndjson.as_mut() {
+                    ndjson::write_batch(o, &batch).map_err(|source| Error::Write {
+                        path: file.key.clone().into(),
+                        source,
+                    })?;
                     continue;
                 }
                 let bytes = slice_bytes(&batch);
-                file.pending.push(batch);
+                file.pending_rows += batch.num_rows();
                 file.pending_bytes += bytes;
+                file.pending.push(batch);
                 pending_bytes += bytes;
+                if file.pending_rows >= DEFAULT_ROW_GROUP_ROWS
+                    || file.pending_bytes >= DEFAULT_ROW_GROUP_BYTES
+                {
+                    let before = file.pending_bytes;
+                    let full = file.pending_bytes >= DEFAULT_ROW_GROUP_BYTES;
+                    state.drain(part, file, !full)?;
+                    pending_bytes -= before - file.pending_bytes;
+                }
                 while pending_bytes > PENDING_BYTES {
                     let Some((&big, _)) = files.iter().max_by_key(|(_, f)| f.pending_bytes) else {
                         break;
@@ -518,41 +581,17 @@ fn writer_loop(store: &dyn Store, opts: TableOptions, rx: Receiver<Command>) -> 
                         break;
                     };
                     pending_bytes -= file.pending_bytes;
-                    file.drain(big, store, &opts)?;
+                    state.drain(big, file, false)?;
                 }
             }
             Command::Close { part } => {
-                let Some(mut file) = files.remove(&part) else {
+                let Some(file) = files.remove(&part) else {
                     continue;
                 };
                 pending_bytes -= file.pending_bytes;
-                file.drain(part, store, &opts)?;
-                let object = match file.writer {
-                    Some(FileWriter::Parquet(w)) => {
-                        w.into_inner().map_err(|source| Error::Parquet {
-                            path: file.key.clone().into(),
-                            source,
-                        })?
-                    }
-                    Some(FileWriter::Ndjson(o)) => o,
-                    None => continue,
-                };
-                object.commit()?;
+                state.close(part, file)?;
             }
         }
     }
     Ok(())
-}
-
-fn write_batch(key: &str, writer: &mut FileWriter, batch: &RecordBatch) -> Result<(), Error> {
-    match writer {
-        FileWriter::Parquet(w) => w.write(batch).map_err(|source| Error::Parquet {
-            path: key.into(),
-            source,
-        }),
-        FileWriter::Ndjson(o) => ndjson::write_batch(o, batch).map_err(|source| Error::Write {
-            path: key.into(),
-            source,
-        }),
-    }
 }

@@ -1,0 +1,714 @@
+//! One column chunk: a leaf column's values in a row group, as Parquet pages (levels, PLAIN
+//! or dictionary-encoded values, compression) with the chunk's statistics.
+//!
+//! Strings start dictionary-encoded. A column whose values turn out to be mostly distinct
+//! (row ids, URLs, messages) gives the dictionary up after a few hundred values and is
+//! written PLAIN from the start; one that keeps few distinct values (host names, levels,
+//! phases, the `p_source_*` columns) keeps it, up to [`MAX_DICT_ENTRIES`] entries or
+//! [`MAX_DICT_BYTES`], after which later pages are PLAIN.
+
+use super::rle::{bit_width, RleEncoder};
+use super::thrift;
+use super::{Codec, Leaf, Physical, Shape};
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Int16Type, Int32Type, Int64Type, TimestampMillisecondType};
+use arrow_array::{Array, ArrayRef, MapArray, StringArray};
+use std::io;
+use xxhash_rust::xxh3::xxh3_64;
+
+/// Uncompressed bytes of values in a data page before the next page starts.
+pub const PAGE_BYTES: usize = 1 << 20;
+/// A dictionary holds at most this many values...
+pub const MAX_DICT_ENTRIES: usize = 1 << 14;
+/// ... and at most this many bytes (PLAIN-encoded).
+pub const MAX_DICT_BYTES: usize = 1 << 20;
+/// After this many values, a dictionary that holds more than 1 value in
+/// [`DICT_RATIO`] is given up.
+const DICT_PROBE: usize = 256;
+const DICT_RATIO: usize = 8;
+/// Statistics of strings keep at most this many bytes (as parquet-rs does).
+const STATS_BYTES: usize = 64;
+
+// Parquet enum values.
+const PLAIN: i32 = 0;
+const RLE: i32 = 3;
+const RLE_DICTIONARY: i32 = 8;
+const DATA_PAGE: i32 = 0;
+const DICTIONARY_PAGE: i32 = 2;
+
+/// Minimum and maximum of the values written.
+#[derive(Debug, Default)]
+enum MinMax {
+    #[default]
+    None,
+    Int(i64, i64),
+    Bool(bool, bool),
+    Bytes(Vec<u8>, Vec<u8>),
+}
+
+impl MinMax {
+    fn int(&mut self, v: i64) {
+        match self {
+            MinMax::Int(lo, hi) => {
+                *lo = (*lo).min(v);
+                *hi = (*hi).max(v);
+            }
+            _ => *self = MinMax::Int(v, v),
+        }
+    }
+
+    fn bool(&mut self, v: bool) {
+        match self {
+            MinMax::Bool(lo, hi) => {
+                *lo &= v;
+                *hi |= v;
+            }
+            _ => *self = MinMax::Bool(v, v),
+        }
+    }
+
+    fn bytes(&mut self, v: &[u8]) {
+        match self {
+            MinMax::Bytes(lo, hi) => {
+                if v < lo.as_slice() {
+                    lo.clear();
+                    lo.extend_from_slice(v);
+                } else if v > hi.as_slice() {
+                    hi.clear();
+                    hi.extend_from_slice(v);
+                }
+            }
+            _ => *self = MinMax::Bytes(v.to_vec(), v.to_vec()),
+        }
+    }
+}
+
+/// A dictionary of byte strings, PLAIN-encoded as the dictionary page holds them.
+#[derive(Debug, Default)]
+struct Dict {
+    /// The dictionary page's values: 4-byte length, bytes.
+    plain: Vec<u8>,
+    /// Where each entry's bytes start in `plain`, and their length.
+    entries: Vec<(u32, u32)>,
+    /// Open addressing: entry index + 1 (0 = free) and the hash's high bits.
+    table: Vec<(u32, u32)>,
+}
+
+impl Dict {
+    fn clear(&mut self) {
+        self.plain.clear();
+        self.entries.clear();
+        self.table.clear();
+    }
+
+    fn entry(&self, i: usize) -> &[u8] {
+        let (start, len) = self.entries[i];
+        &self.plain[start as usize..(start + len) as usize]
+    }
+
+    /// The entry of `v`, added if new.
+    fn index(&mut self, v: &[u8]) -> u32 {
+        if self.table.len() < 2 * (self.entries.len() + 1) {
+            self.grow();
+        }
+        let h = xxh3_64(v);
+        let tag = (h >> 32) as u32;
+        let mask = self.table.len() - 1;
+        let mut slot = h as usize & mask;
+        loop {
+            let (e, t) = self.table[slot];
+            if e == 0 {
+                let i = self.entries.len() as u32;
+                let start = self.plain.len() as u32 + 4;
+                self.plain
+                    .extend_from_slice(&(v.len() as u32).to_le_bytes());
+                self.plain.extend_from_slice(v);
+                self.entries.push((start, v.len() as u32));
+                self.table[slot] = (i + 1, tag);
+                return i;
+            }
+            if t == tag && self.entry(e as usize - 1) == v {
+                return e - 1;
+            }
+            slot = (slot + 1) & mask;
+        }
+    }
+
+    fn grow(&mut self) {
+        let size = (self.table.len() * 2).max(64);
+        self.table.clear();
+        self.table.resize(size, (0, 0));
+        let mask = size - 1;
+        for i in 0..self.entries.len() {
+            let v = self.entry(i);
+            let h = xxh3_64(v);
+            let mut slot = h as usize & mask;
+            while self.table[slot].0 != 0 {
+                slot = (slot + 1) & mask;
+            }
+            self.table[slot] = (i as u32 + 1, (h >> 32) as u32);
+        }
+    }
+}
+
+/// Buffers reused from chunk to chunk (one set per writer thread).
+#[derive(Debug)]
+pub(super) struct Scratch {
+    rep: RleEncoder,
+    def: RleEncoder,
+    idx: RleEncoder,
+    values: Vec<u8>,
+    indices: Vec<u32>,
+    page: Vec<u8>,
+    compressed: Vec<u8>,
+    pages: Vec<u8>,
+    bits: BitWriter,
+    dict: Dict,
+}
+
+impl Default for Scratch {
+    fn default() -> Self {
+        Scratch {
+            rep: RleEncoder::new(1),
+            def: RleEncoder::new(1),
+            idx: RleEncoder::new(1),
+            values: Vec::new(),
+            indices: Vec::new(),
+            page: Vec::new(),
+            compressed: Vec::new(),
+            pages: Vec::new(),
+            bits: BitWriter::default(),
+            dict: Dict::default(),
+        }
+    }
+}
+
+/// What the footer says of a chunk.
+#[derive(Debug)]
+pub(super) struct ChunkMeta {
+    pub num_values: i64,
+    pub uncompressed: i64,
+    pub compressed: i64,
+    /// Offsets relative to the chunk's start.
+    pub dict_page: Option<i64>,
+    pub data_page: i64,
+    pub plain: bool,
+    pub dictionary: bool,
+    pub codec: i32,
+    null_count: i64,
+    min_max: MinMax,
+}
+
+impl ChunkMeta {
+    /// Encodings used, for `ColumnMetaData.encodings`.
+    pub fn encodings(&self) -> Vec<i32> {
+        let mut e = Vec::with_capacity(3);
+        if self.plain || self.dictionary {
+            e.push(PLAIN); // the dictionary page is PLAIN too
+        }
+        e.push(RLE);
+        if self.dictionary {
+            e.push(RLE_DICTIONARY);
+        }
+        e
+    }
+
+    /// Writes the `Statistics` struct as field `id`.
+    pub fn write_statistics(&self, w: &mut thrift::Writer<'_>, id: i16, physical: Physical) {
+        w.begin(Some(id));
+        w.i64(3, self.null_count);
+        let enc_int = |v: i64| -> Vec<u8> {
+            match physical {
+                Physical::Int32 => (v as i32).to_le_bytes().to_vec(),
+                _ => v.to_le_bytes().to_vec(),
+            }
+        };
+        match &self.min_max {
+            MinMax::None => {}
+            MinMax::Int(lo, hi) => {
+                w.binary(5, &enc_int(*hi));
+                w.binary(6, &enc_int(*lo));
+                w.bool(7, true);
+                w.bool(8, true);
+            }
+            MinMax::Bool(lo, hi) => {
+                w.binary(5, &[u8::from(*hi)]);
+                w.binary(6, &[u8::from(*lo)]);
+                w.bool(7, true);
+                w.bool(8, true);
+            }
+            MinMax::Bytes(lo, hi) => {
+                let max = truncated_max(hi);
+                let min = truncated_min(lo);
+                if let Some(max) = &max {
+                    w.binary(5, max);
+                }
+                w.binary(6, min);
+                if max.is_some() {
+                    w.bool(7, max.as_deref() == Some(hi.as_slice()));
+                }
+                w.bool(8, min.len() == lo.len());
+            }
+        }
+        w.end();
+    }
+}
+
+/// At most [`STATS_BYTES`] of a minimum, cut at a character boundary (still a lower bound).
+fn truncated_min(v: &[u8]) -> &[u8] {
+    if v.len() <= STATS_BYTES {
+        return v;
+    }
+    let mut end = STATS_BYTES;
+    while end > 0 && (v[end] & 0xC0) == 0x80 {
+        end -= 1;
+    }
+    &v[..end]
+}
+
+/// At most [`STATS_BYTES`] of a maximum, still an upper bound: the prefix with its last
+/// character incremented (`None` if no character can be).
+fn truncated_max(v: &[u8]) -> Option<Vec<u8>> {
+    if v.len() <= STATS_BYTES {
+        return Some(v.to_vec());
+    }
+    let prefix = std::str::from_utf8(truncated_min(v)).ok()?;
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(c) = chars.pop() {
+        let next = (u32::from(c) + 1..=0x10FFFF).find_map(char::from_u32);
+        if let Some(n) = next {
+            chars.push(n);
+            return Some(chars.into_iter().collect::<String>().into_bytes());
+        }
+    }
+    None
+}
+
+/// The encoder of one chunk.
+struct Chunk<'s> {
+    s: &'s mut Scratch,
+    codec: &'s mut Codec,
+    physical: Physical,
+    max_def: u8,
+    max_rep: u8,
+    /// Values go through the dictionary.
+    dict_mode: bool,
+    /// Whether a data page with dictionary indices has been written.
+    dict_pages: bool,
+    /// Values seen while in dictionary mode (to judge whether it pays).
+    dict_seen: usize,
+    page_entries: usize,
+    meta: ChunkMeta,
+}
+
+impl Chunk<'_> {
+    #[inline]
+    fn level(&mut self, rep: u8, def: u8) {
+        if self.max_rep > 0 {
+            self.s.rep.put(u32::from(rep));
+        }
+        if self.max_def > 0 {
+            self.s.def.put(u32::from(def));
+        }
+        self.page_entries += 1;
+        if def < self.max_def {
+            self.meta.null_count += 1;
+        }
+    }
+
+    /// Called before each row: starts a new page when the current one is full.
+    #[inline]
+    fn row(&mut self) -> io::Result<()> {
+        if self.s.values.len() + self.s.indices.len() * 2 + self.s.bits.bytes.len() >= PAGE_BYTES {
+            self.flush_page()?;
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn bytes(&mut self, v: &[u8]) -> io::Result<()> {
+        if self.dict_mode {
+            let i = self.s.dict.index(v);
+            self.s.indices.push(i);
+            self.dict_seen += 1;
+            let entries = self.s.dict.entries.len();
+            let hopeless = self.dict_seen == DICT_PROBE && entries * DICT_RATIO > DICT_PROBE;
+            if hopeless || entries > MAX_DICT_ENTRIES || self.s.dict.plain.len() > MAX_DICT_BYTES {
+                self.give_up_dict()?;
+            }
+            return Ok(());
+        }
+        self.meta.min_max.bytes(v);
+        self.s
+            .values
+            .extend_from_slice(&(v.len() as u32).to_le_bytes());
+        self.s.values.extend_from_slice(v);
+        Ok(())
+    }
+
+    /// Leaves dictionary mode: later values are PLAIN. If no page used the dictionary
+    /// yet, the pending indices become PLAIN values and the chunk has no dictionary at
+    /// all; else the page in progress is written with its indices first.
+    fn give_up_dict(&mut self) -> io::Result<()> {
+        self.dict_mode = false;
+        let dict = &self.s.dict;
+        for i in 0..dict.entries.len() {
+            self.meta.min_max.bytes(dict.entry(i));
+        }
+        if self.dict_pages {
+            return self.flush_page();
+        }
+        for &i in &self.s.indices {
+            let v = dict.entry(i as usize);
+            self.s
+                .values
+                .extend_from_slice(&(v.len() as u32).to_le_bytes());
+            self.s.values.extend_from_slice(v);
+        }
+        self.s.indices.clear();
+        self.s.dict.clear();
+        Ok(())
+    }
+
+    #[inline]
+    fn boolean(&mut self, v: bool) {
+        self.meta.min_max.bool(v);
+        self.s.bits.push(v);
+    }
+
+    #[inline]
+    fn int(&mut self, v: i64) {
+        self.meta.min_max.int(v);
+        match self.physical {
+            Physical::Int32 => self.s.values.extend_from_slice(&(v as i32).to_le_bytes()),
+            _ => self.s.values.extend_from_slice(&v.to_le_bytes()),
+        }
+    }
+
+    fn flush_page(&mut self) -> io::Result<()> {
+        if self.page_entries == 0 {
+            return Ok(());
+        }
+        let s = &mut *self.s;
+        s.page.clear();
+        if self.max_rep > 0 {
+            let rep = s.rep.finish();
+            s.page.extend_from_slice(&(rep.len() as u32).to_le_bytes());
+            s.page.extend_from_slice(rep);
+            s.rep.reset(bit_width(u32::from(self.max_rep)));
+        }
+        if self.max_def > 0 {
+            let def = s.def.finish();
+            s.page.extend_from_slice(&(def.len() as u32).to_le_bytes());
+            s.page.extend_from_slice(def);
+            s.def.reset(bit_width(u32::from(self.max_def)));
+        }
+        let encoding = if !s.indices.is_empty() {
+            let width = bit_width(s.dict.entries.len().saturating_sub(1) as u32).max(1);
+            s.idx.reset(width);
+            for &i in &s.indices {
+                s.idx.put(i);
+            }
+            s.page.push(width);
+            s.page.extend_from_slice(s.idx.finish());
+            s.indices.clear();
+            self.dict_pages = true;
+            self.meta.dictionary = true;
+            RLE_DICTIONARY
+        } else {
+            // PLAIN booleans are bit-packed over the whole page.
+            s.bits.finish_into(&mut s.values);
+            s.page.extend_from_slice(&s.values);
+            self.meta.plain = true;
+            PLAIN
+        };
+        s.values.clear();
+        let entries = self.page_entries;
+        self.page_entries = 0;
+        if self.meta.data_page < 0 {
+            self.meta.data_page = s.pages.len() as i64;
+        }
+        let kind = PageKind::Data { entries, encoding };
+        let (u, c) = write_page(&mut s.pages, self.codec, &s.page, &mut s.compressed, kind)?;
+        self.meta.uncompressed += u;
+        self.meta.compressed += c;
+        self.meta.num_values += entries as i64;
+        Ok(())
+    }
+}
+
+/// The page header's type-specific part.
+#[derive(Clone, Copy)]
+enum PageKind {
+    Data { entries: usize, encoding: i32 },
+    Dictionary { entries: usize },
+}
+
+/// Appends a page (header and compressed body) to `out`; gives its uncompressed and
+/// compressed sizes, header included, as the footer counts them.
+fn write_page(
+    out: &mut Vec<u8>,
+    codec: &mut Codec,
+    body: &[u8],
+    buf: &mut Vec<u8>,
+    kind: PageKind,
+) -> io::Result<(i64, i64)> {
+    let compressed = codec.compress(body, buf)?;
+    let start = out.len();
+    let mut w = thrift::Writer::new(out);
+    match kind {
+        PageKind::Data { .. } => w.i32(1, DATA_PAGE),
+        PageKind::Dictionary { .. } => w.i32(1, DICTIONARY_PAGE),
+    }
+    w.i32(2, body.len() as i32);
+    w.i32(3, compressed.len() as i32);
+    match kind {
+        PageKind::Data { entries, encoding } => {
+            w.begin(Some(5));
+            w.i32(1, entries as i32);
+            w.i32(2, encoding);
+            w.i32(3, RLE);
+            w.i32(4, RLE);
+            w.end();
+        }
+        PageKind::Dictionary { entries } => {
+            w.begin(Some(7));
+            w.i32(1, entries as i32);
+            w.i32(2, PLAIN);
+            w.end();
+        }
+    }
+    w.end();
+    let header = out.len() - start;
+    out.extend_from_slice(compressed);
+    Ok((
+        (header + body.len()) as i64,
+        (header + compressed.len()) as i64,
+    ))
+}
+
+/// Encodes one leaf column of a row group (the column's arrays, one per batch) and
+/// appends its pages to `out`. The returned offsets are relative to where the chunk starts
+/// in `out`.
+pub(super) fn encode(
+    leaf: &Leaf,
+    arrays: &[&ArrayRef],
+    codec: &mut Codec,
+    s: &mut Scratch,
+    out: &mut Vec<u8>,
+) -> io::Result<ChunkMeta> {
+    s.rep.reset(bit_width(u32::from(leaf.max_rep)));
+    s.def.reset(bit_width(u32::from(leaf.max_def)));
+    s.values.clear();
+    s.indices.clear();
+    s.pages.clear();
+    s.bits.finish_into(&mut s.values);
+    s.values.clear();
+    s.dict.clear();
+    let codec_id = codec.id();
+    let mut c = Chunk {
+        s,
+        codec,
+        physical: leaf.physical,
+        max_def: leaf.max_def,
+        max_rep: leaf.max_rep,
+        dict_mode: leaf.physical == Physical::ByteArray,
+        dict_pages: false,
+        dict_seen: 0,
+        page_entries: 0,
+        meta: ChunkMeta {
+            num_values: 0,
+            uncompressed: 0,
+            compressed: 0,
+            dict_page: None,
+            data_page: -1,
+            plain: false,
+            dictionary: false,
+            codec: codec_id,
+            null_count: 0,
+            min_max: MinMax::None,
+        },
+    };
+    for array in arrays {
+        match leaf.shape {
+            Shape::Scalar => scalar(&mut c, array.as_ref())?,
+            Shape::ListItem => {
+                let list = array.as_list::<i32>();
+                nested(&mut c, list, list.value_offsets(), list.values().as_ref())?;
+            }
+            Shape::MapKey | Shape::MapValue => {
+                let map: &MapArray = array.as_map();
+                let child = if leaf.shape == Shape::MapKey {
+                    map.keys()
+                } else {
+                    map.values()
+                };
+                nested(&mut c, map, map.value_offsets(), child.as_ref())?;
+            }
+        }
+    }
+    c.flush_page()?;
+    if c.dict_mode {
+        for i in 0..c.s.dict.entries.len() {
+            c.meta.min_max.bytes(c.s.dict.entry(i));
+        }
+    }
+    let mut meta = c.meta;
+    if meta.dictionary {
+        let kind = PageKind::Dictionary {
+            entries: s.dict.entries.len(),
+        };
+        let (u, c) = write_page(out, codec, &s.dict.plain, &mut s.compressed, kind)?;
+        meta.dict_page = Some(0);
+        meta.data_page += c;
+        meta.uncompressed += u;
+        meta.compressed += c;
+    }
+    out.extend_from_slice(&s.pages);
+    if meta.data_page < 0 {
+        meta.data_page = 0;
+    }
+    Ok(meta)
+}
+
+/// A column of scalars: strings, integers, booleans, timestamps.
+fn scalar(c: &mut Chunk<'_>, array: &dyn Array) -> io::Result<()> {
+    let max_def = c.max_def;
+    let nulls = array.logical_nulls();
+    let valid = |i: usize| nulls.as_ref().is_none_or(|n| n.is_valid(i));
+    macro_rules! each {
+        ($value:expr, $put:ident) => {
+            for i in 0..array.len() {
+                c.row()?;
+                if valid(i) {
+                    c.level(0, max_def);
+                    c.$put($value(i));
+                } else {
+                    c.level(0, 0);
+                }
+            }
+        };
+    }
+    match array.data_type() {
+        arrow_schema::DataType::Utf8 => {
+            let a: &StringArray = array.as_string::<i32>();
+            let offsets = a.value_offsets();
+            let data = a.values().as_slice();
+            let value = |i: usize| &data[offsets[i] as usize..offsets[i + 1] as usize];
+            for i in 0..array.len() {
+                c.row()?;
+                if valid(i) {
+                    c.level(0, max_def);
+                    c.bytes(value(i))?;
+                } else {
+                    c.level(0, 0);
+                }
+            }
+        }
+        arrow_schema::DataType::Int16 => {
+            let a = array.as_primitive::<Int16Type>();
+            each!(|i| i64::from(a.value(i)), int);
+        }
+        arrow_schema::DataType::Int32 => {
+            let a = array.as_primitive::<Int32Type>();
+            each!(|i| i64::from(a.value(i)), int);
+        }
+        arrow_schema::DataType::Int64 => {
+            let a = array.as_primitive::<Int64Type>();
+            each!(|i| a.value(i), int);
+        }
+        arrow_schema::DataType::Timestamp(..) => {
+            let a = array.as_primitive::<TimestampMillisecondType>();
+            each!(|i| a.value(i), int);
+        }
+        arrow_schema::DataType::Boolean => {
+            let a = array.as_boolean();
+            each!(|i| a.value(i), boolean);
+        }
+        other => {
+            return Err(io::Error::other(format!(
+                "no Parquet encoding for Arrow type {other}"
+            )))
+        }
+    }
+    Ok(())
+}
+
+/// Booleans packed 8 to a byte, least significant bit first.
+#[derive(Debug, Default)]
+struct BitWriter {
+    bytes: Vec<u8>,
+    n: usize,
+}
+
+impl BitWriter {
+    fn push(&mut self, v: bool) {
+        if self.n % 8 == 0 {
+            self.bytes.push(0);
+        }
+        if v {
+            if let Some(last) = self.bytes.last_mut() {
+                *last |= 1 << (self.n % 8);
+            }
+        }
+        self.n += 1;
+    }
+
+    fn finish_into(&mut self, out: &mut Vec<u8>) {
+        out.append(&mut self.bytes);
+        self.n = 0;
+    }
+}
+
+/// The leaf of a list or map column: `parent` gives the rows (null, empty, or entries
+/// `offsets[i]..offsets[i + 1]` of `child`), `child` the strings.
+fn nested(
+    c: &mut Chunk<'_>,
+    parent: &dyn Array,
+    offsets: &[i32],
+    child: &dyn Array,
+) -> io::Result<()> {
+    let Some(strings) = child.as_string_opt::<i32>() else {
+        return Err(io::Error::other(
+            "a list or map of something else than strings",
+        ));
+    };
+    let max_def = c.max_def;
+    let child_nulls = strings.nulls();
+    let value_offsets = strings.value_offsets();
+    let data = strings.values().as_slice();
+    for row in 0..parent.len() {
+        c.row()?;
+        if parent.is_null(row) {
+            c.level(0, 0);
+            continue;
+        }
+        let (start, end) = (offsets[row] as usize, offsets[row + 1] as usize);
+        if start == end {
+            c.level(0, 1);
+            continue;
+        }
+        for j in start..end {
+            let rep = u8::from(j > start) * c.max_rep;
+            if child_nulls.is_some_and(|n| n.is_null(j)) {
+                c.level(rep, max_def - 1);
+            } else {
+                c.level(rep, max_def);
+                c.bytes(&data[value_offsets[j] as usize..value_offsets[j + 1] as usize])?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+pub(super) mod tests_support {
+    /// The minimum as written.
+    pub fn min(v: &[u8]) -> Vec<u8> {
+        super::truncated_min(v).to_vec()
+    }
+    /// The maximum as written.
+    pub fn max(v: &[u8]) -> Option<Vec<u8>> {
+        super::truncated_max(v)
+    }
+}
