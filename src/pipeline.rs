@@ -9,7 +9,8 @@
 
 use crate::columns::{append_event, Event, Standard, TableBuilder};
 use crate::error::Error;
-use crate::grammar::{self, common::clip, header, is_event_start};
+use crate::grammar::common::{clip, fast_header, first_line};
+use crate::grammar::{self, is_event_start, Header, SyslogTime};
 use crate::logtype::LogType;
 use crate::standard::{Indicators, InputIdentity, ReferenceTime, RowId};
 use arrow_array::RecordBatch;
@@ -489,7 +490,31 @@ impl Builders {
 /// It decides whether the following lines belong to the event (Access) or not.
 fn head_log_type(line: &[u8]) -> Option<LogType> {
     let text = utf8(line);
-    header(&text).and_then(|h| LogType::classify(h.rest))
+    fast_header(&text).and_then(|h| LogType::classify(h.rest))
+}
+
+/// Where an event's first line puts its header fields, as byte offsets into the event's
+/// text (the same in the line and in the event, which starts with it).
+#[derive(Clone, Copy)]
+struct Head {
+    time: SyslogTime,
+    hostname: (usize, usize),
+    rest: usize,
+    log_type: Option<LogType>,
+}
+
+impl Head {
+    fn of(line: &str) -> Option<Head> {
+        let h = fast_header(line)?;
+        let offset = |s: &str| s.as_ptr() as usize - line.as_ptr() as usize;
+        let host = offset(h.hostname);
+        Some(Head {
+            time: h.time,
+            hostname: (host, host + h.hostname.len()),
+            rest: offset(h.rest),
+            log_type: LogType::classify(h.rest),
+        })
+    }
 }
 
 /// `bytes` as text, invalid UTF-8 replaced by U+FFFD. `str::from_utf8` checks ASCII a word
@@ -549,8 +574,9 @@ pub fn parse_block(data: &[u8], offset: u64, ctx: &ParseContext) -> Result<Block
             continue;
         }
         // An Access event takes the lines up to the next event start.
-        let head_type = head_log_type(line);
-        let access = head_type == Some(LogType::Access);
+        let line_text = utf8(line);
+        let head = Head::of(&line_text);
+        let access = head.and_then(|h| h.log_type) == Some(LogType::Access);
         let mut event_end = end;
         let mut event_lines = 1;
         if access {
@@ -566,7 +592,18 @@ pub fn parse_block(data: &[u8], offset: u64, ctx: &ParseContext) -> Result<Block
         line_no += event_lines - 1;
         let raw = &data[start..event_end];
         let event_offset = offset + start as u64;
-        match event(raw, head_type, event_offset, ctx, &mut builders, &mut ind)? {
+        // The event's text: its first line's, unless it has more lines.
+        let text = if event_lines == 1 {
+            line_text
+        } else {
+            utf8(raw)
+        };
+        // Lossy decoding moves offsets: then the header is read again from the event.
+        let head = match (&text, head) {
+            (Cow::Borrowed(_), h) => h,
+            (Cow::Owned(t), _) => Head::of(first_line(t)),
+        };
+        match event(&text, head, event_offset, ctx, &mut builders, &mut ind)? {
             Ok(()) => {
                 out.counts.first_lines += 1;
                 out.counts.continuation_lines += event_lines - 1;
@@ -616,31 +653,35 @@ fn reject(out: &mut BlockOutput, line: u64, byte_offset: u64, reason: String, ra
     });
 }
 
-/// Parses one event and appends it; `log_type` is its first line's [`head_log_type`].
-/// The inner `Err` is a rejection reason.
+/// Parses one event (its text and its first line's header) and appends it. The inner
+/// `Err` is a rejection reason.
 fn event(
-    raw: &[u8],
-    log_type: Option<LogType>,
+    text: &str,
+    head: Option<Head>,
     offset: u64,
     ctx: &ParseContext,
     builders: &mut Builders,
     ind: &mut Indicators,
 ) -> Result<Result<(), String>, Error> {
-    if raw.len() > ctx.max_event_bytes {
+    if text.len() > ctx.max_event_bytes {
         return Ok(Err(format!(
             "event longer than {} bytes ({} bytes)",
             ctx.max_event_bytes,
-            raw.len()
+            text.len()
         )));
     }
-    let text: Cow<'_, str> = utf8(raw);
-    let text = text.strip_suffix('\r').unwrap_or(&text);
-    let Some(h) = header(text) else {
+    let text = text.strip_suffix('\r').unwrap_or(text);
+    let Some(head) = head.filter(|h| h.rest <= text.len()) else {
         return Ok(Err(
             "malformed line start: expected 'Mmm dd HH:MM:SS hostname '".into(),
         ));
     };
-    let Some(t) = log_type else {
+    let h = Header {
+        time: head.time,
+        hostname: &text[head.hostname.0..head.hostname.1],
+        rest: &text[head.rest..],
+    };
+    let Some(t) = head.log_type else {
         return Ok(Err(format!(
             "unknown log type: no known tag after the hostname in '{}'",
             clip(grammar::common::first_line(h.rest), 40)
