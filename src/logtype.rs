@@ -117,7 +117,7 @@ impl fmt::Display for LogType {
 /// `[content]rest` → `(content, rest)`.
 pub(crate) fn bracket(s: &str) -> Option<(&str, &str)> {
     let inner = s.strip_prefix('[')?;
-    let end = inner.find(']')?;
+    let end = memchr::memchr(b']', inner.as_bytes())?;
     Some((&inner[..end], &inner[end + 1..]))
 }
 

@@ -7,12 +7,12 @@
 //! are its continuation lines. Any other line without a timestamp is a rejected event by
 //! itself, and a blank line outside an Access event is just counted.
 
-use crate::columns::{append_event, Event, Standard, TableBuilder};
+use crate::columns::{append_event, Event, RowScratch, Standard, TableBuilder};
 use crate::error::Error;
 use crate::grammar::common::{clip, fast_header, first_line};
 use crate::grammar::{self, is_event_start, Header, SyslogTime};
 use crate::logtype::LogType;
-use crate::standard::{Indicators, InputIdentity, ReferenceTime, RowId};
+use crate::standard::{InputIdentity, ReferenceTime, RowId};
 use arrow_array::RecordBatch;
 use std::borrow::Cow;
 use std::io::Read;
@@ -551,7 +551,7 @@ pub fn parse_block(data: &[u8], offset: u64, ctx: &ParseContext) -> Result<Block
     let mut builders = Builders {
         tables: Default::default(),
     };
-    let mut ind = Indicators::default();
+    let mut scratch = RowScratch::default();
     let mut lines = line_ranges(data).peekable();
     let mut line_no = 0u64;
     while let Some((start, end)) = lines.next() {
@@ -603,7 +603,7 @@ pub fn parse_block(data: &[u8], offset: u64, ctx: &ParseContext) -> Result<Block
             (Cow::Borrowed(_), h) => h,
             (Cow::Owned(t), _) => Head::of(first_line(t)),
         };
-        match event(&text, head, event_offset, ctx, &mut builders, &mut ind)? {
+        match event(&text, head, event_offset, ctx, &mut builders, &mut scratch)? {
             Ok(()) => {
                 out.counts.first_lines += 1;
                 out.counts.continuation_lines += event_lines - 1;
@@ -661,7 +661,7 @@ fn event(
     offset: u64,
     ctx: &ParseContext,
     builders: &mut Builders,
-    ind: &mut Indicators,
+    scratch: &mut RowScratch,
 ) -> Result<Result<(), String>, Error> {
     if text.len() > ctx.max_event_bytes {
         return Ok(Err(format!(
@@ -721,7 +721,7 @@ fn event(
         source_object: &ctx.source_object,
     };
     let table = builders.get(t, time.div_euclid(HOUR_MS));
-    append_event(table, h.hostname, &ev, &std, ind);
+    append_event(table, h.hostname, &ev, &std, scratch);
     Ok(Ok(()))
 }
 

@@ -1,8 +1,7 @@
 //! Code shared by the fuzz targets in `fuzz_targets/`.
 
-use jwas::columns::{append_event, Event, Standard, TableBuilder};
+use jwas::columns::{append_event, Event, RowScratch, Standard, TableBuilder};
 use jwas::grammar::{self, header, is_event_start, Reject};
-use jwas::standard::Indicators;
 use jwas::LogType;
 use std::borrow::Cow;
 
@@ -51,7 +50,7 @@ pub fn parse_and_append<'a>(t: LogType, hostname: &str, rest: &'a str) -> Option
                 source_label: None,
                 source_object: "fuzz.log",
             };
-            append_event(&mut table, hostname, &ev, &std, &mut Indicators::default());
+            append_event(&mut table, hostname, &ev, &std, &mut RowScratch::default());
             assert_eq!(table.len(), 1);
             let batch = table
                 .finish()

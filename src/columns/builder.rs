@@ -216,36 +216,136 @@ impl Row<'_> {
         }
     }
 
-    /// A `map` value from `(key, value)` pairs in order; a repeated key's values are
-    /// joined with `, `. Empty is null.
-    pub fn map<K: AsRef<str>, V: AsRef<str>>(&mut self, pairs: &[(K, V)]) {
+    /// A `map` value from the pairs in `entries`, in order; a repeated key's values are
+    /// joined with `, ` under its first position. Empty is null. Linear in the number of
+    /// pairs however many repeat.
+    pub fn map(&mut self, entries: &mut MapEntries) {
         match self.next_col() {
             Some(ColumnBuilder::StringMap(b)) => {
-                for (i, (k, _)) in pairs.iter().enumerate() {
-                    let k = k.as_ref();
-                    if pairs[..i].iter().any(|(p, _)| p.as_ref() == k) {
+                entries.link_repeats();
+                let e = &*entries;
+                for i in 0..e.pairs.len() {
+                    let (key, value, next) = e.pairs[i];
+                    if e.first[i] != i as u32 {
+                        continue; // a repeat, joined below under the first one
+                    }
+                    b.keys().append_value(e.text(key));
+                    if next == NONE {
+                        b.values().append_value(e.text(value));
                         continue;
                     }
-                    b.keys().append_value(k);
-                    let mut same = pairs[i..].iter().filter(|(p, _)| p.as_ref() == k);
-                    let first = same.next().map_or("", |(_, v)| v.as_ref());
-                    match same.next() {
-                        None => b.values().append_value(first),
-                        Some((_, second)) => {
-                            let mut joined = format!("{first}, {}", second.as_ref());
-                            for (_, v) in same {
-                                joined.push_str(", ");
-                                joined.push_str(v.as_ref());
-                            }
-                            b.values().append_value(joined);
-                        }
+                    let mut joined = String::from(e.text(value));
+                    let mut j = next;
+                    while j != NONE {
+                        let (_, v, n) = e.pairs[j as usize];
+                        joined.push_str(", ");
+                        joined.push_str(e.text(v));
+                        j = n;
                     }
+                    b.values().append_value(joined);
                 }
                 // Only fails if keys and values differ in length, which the loop prevents.
-                let _ = b.append(!pairs.is_empty());
+                let _ = b.append(!e.pairs.is_empty());
             }
             Some(other) => mismatch(other),
             None => {}
+        }
+    }
+}
+
+const NONE: u32 = u32::MAX;
+
+/// The `(key, value)` pairs of a map column, collected (keys and values copied into one
+/// buffer that is reused from event to event) before [`Row::map`] appends them.
+#[derive(Debug, Default)]
+pub struct MapEntries {
+    text: String,
+    /// Key span, value span, index of the next pair with the same key (or `NONE`).
+    pairs: Vec<((u32, u32), (u32, u32), u32)>,
+    /// Per pair, the index of the first pair with its key.
+    first: Vec<u32>,
+    /// Key → index of its last pair so far, for maps too big to compare pairwise.
+    index: std::collections::HashMap<Box<str>, u32>,
+}
+
+/// Up to this many pairs, repeated keys are found by comparing pairs with each other.
+const PAIRWISE: usize = 16;
+
+impl MapEntries {
+    /// Empties the list, keeping the memory.
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.pairs.clear();
+    }
+
+    fn span(&mut self, s: impl FnOnce(&mut String)) -> (u32, u32) {
+        let start = self.text.len() as u32;
+        s(&mut self.text);
+        (start, self.text.len() as u32)
+    }
+
+    fn text(&self, (a, b): (u32, u32)) -> &str {
+        &self.text[a as usize..b as usize]
+    }
+
+    /// Adds a pair.
+    pub fn push(&mut self, key: &str, value: &str) {
+        let k = self.span(|t| t.push_str(key));
+        let v = self.span(|t| t.push_str(value));
+        self.pairs.push((k, v, NONE));
+    }
+
+    /// Adds a pair, its key lower-cased (ASCII).
+    pub fn push_lowercase(&mut self, key: &str, value: &str) {
+        let k = self.span(|t| {
+            let start = t.len();
+            t.push_str(key);
+            // Lower-casing ASCII letters keeps the text valid UTF-8.
+            t[start..].make_ascii_lowercase();
+        });
+        let v = self.span(|t| t.push_str(value));
+        self.pairs.push((k, v, NONE));
+    }
+
+    /// The pairs, keys as added.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.pairs
+            .iter()
+            .map(|&(k, v, _)| (self.text(k), self.text(v)))
+    }
+
+    /// Links each pair to the next one with the same key, and each to the first one.
+    fn link_repeats(&mut self) {
+        let n = self.pairs.len();
+        self.first.clear();
+        self.first.extend(0..n as u32);
+        if n <= PAIRWISE {
+            for i in 0..n {
+                for j in i + 1..n {
+                    if self.first[j] == j as u32
+                        && self.text(self.pairs[i].0) == self.text(self.pairs[j].0)
+                    {
+                        self.first[j] = self.first[i];
+                        self.pairs[i].2 = j as u32;
+                        break;
+                    }
+                }
+            }
+            return;
+        }
+        self.index.clear();
+        let mut last_of_first: Vec<u32> = (0..n as u32).collect();
+        for j in 0..n {
+            let key = self.text(self.pairs[j].0);
+            if let Some(&f) = self.index.get(key) {
+                self.first[j] = f;
+                let last = last_of_first[f as usize];
+                self.pairs[last as usize].2 = j as u32;
+                last_of_first[f as usize] = j as u32;
+            } else {
+                let key: Box<str> = key.into();
+                self.index.insert(key, j as u32);
+            }
         }
     }
 }

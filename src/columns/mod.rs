@@ -6,8 +6,8 @@ mod builder;
 pub mod render;
 mod tables;
 
-pub use builder::{Row, TableBuilder};
-pub use tables::{append_event, Event, Standard};
+pub use builder::{MapEntries, Row, TableBuilder};
+pub use tables::{append_event, Event, RowScratch, Standard};
 
 use crate::logtype::LogType;
 use crate::standard::IndicatorKind;

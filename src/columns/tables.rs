@@ -1,6 +1,6 @@
 //! The columns of each table, and how a parsed event becomes a row.
 
-use super::{ColumnDef, ColumnType as T, Row, TableBuilder};
+use super::{ColumnDef, ColumnType as T, MapEntries, Row, TableBuilder};
 use crate::grammar::{
     access::AccessEvent, audit::AuditEvent, firewall::FirewallEvent, mws::MwsEvent,
     postgres::PostgresEvent, security::SecurityEvent,
@@ -453,23 +453,34 @@ fn cow<'v>(v: &'v Option<Cow<'_, str>>) -> Option<&'v str> {
     v.as_deref()
 }
 
+/// Memory reused from row to row: the indicators, and the pairs of a map column.
+#[derive(Debug, Default)]
+pub struct RowScratch {
+    indicators: Indicators,
+    map: MapEntries,
+}
+
 /// Appends one event as a row of `table` (which must be the event's table), with its
-/// standard fields; `ind` is scratch space for the indicators.
+/// standard fields.
 pub fn append_event(
     table: &mut TableBuilder,
     hostname: &str,
     ev: &Event<'_>,
     std: &Standard<'_>,
-    ind: &mut Indicators,
+    scratch: &mut RowScratch,
 ) {
     debug_assert_eq!(table.log_type(), ev.log_type());
+    let RowScratch {
+        indicators: ind,
+        map,
+    } = scratch;
     ind.clear();
     ind.host(hostname);
     let mut row = table.row();
     row.timestamp(Some(std.event_time));
     row.string(Some(hostname));
     match ev {
-        Event::Access(e) => access(&mut row, e, ind),
+        Event::Access(e) => access(&mut row, e, ind, map),
         Event::Audit(e) => {
             row.string(Some(e.log_level));
             row.string(e.message);
@@ -486,7 +497,7 @@ pub fn append_event(
                 ind.push(I::Username, u);
             }
         }
-        Event::Firewall(e) => firewall(&mut row, e, ind),
+        Event::Firewall(e) => firewall(&mut row, e, ind, map),
         Event::Mws(e) => {
             row.string(e.log_level);
             row.string(Some(e.service_name));
@@ -508,12 +519,12 @@ pub fn append_event(
                 ind.free_text(m);
             }
         }
-        Event::Security(e) => security(&mut row, e, ind),
+        Event::Security(e) => security(&mut row, e, ind, map),
     }
     standard(&mut row, ev.log_type(), std, ind);
 }
 
-fn access(row: &mut Row<'_>, e: &AccessEvent<'_>, ind: &mut Indicators) {
+fn access(row: &mut Row<'_>, e: &AccessEvent<'_>, ind: &mut Indicators, map: &mut MapEntries) {
     row.string(Some(e.log_level));
     row.string(e.thread);
     row.string(Some(e.unique_request_key));
@@ -525,19 +536,11 @@ fn access(row: &mut Row<'_>, e: &AccessEvent<'_>, ind: &mut Indicators) {
     row.string(e.http.target);
     row.string(e.http.version);
     row.int(e.http.status);
-    let headers: Vec<(Cow<'_, str>, &str)> = e
-        .http
-        .headers()
-        .map(|(name, value)| {
-            let name = if name.bytes().any(|b| b.is_ascii_uppercase()) {
-                Cow::Owned(name.to_ascii_lowercase())
-            } else {
-                Cow::Borrowed(name)
-            };
-            (name, value)
-        })
-        .collect();
-    row.map(&headers);
+    map.clear();
+    for (name, value) in e.http.headers() {
+        map.push_lowercase(name, value);
+    }
+    row.map(map);
     row.string(e.http.body().as_deref());
 
     ind.push(I::TraceId, e.unique_request_key);
@@ -547,8 +550,8 @@ fn access(row: &mut Row<'_>, e: &AccessEvent<'_>, ind: &mut Indicators) {
     if let Some(url) = e.url {
         ind.url(url);
     }
-    for (name, value) in &headers {
-        match name.as_ref() {
+    for (name, value) in map.iter() {
+        match name {
             "host" => ind.host(value),
             "x-forwarded-for" => value.split(',').for_each(|a| {
                 ind.ip(a.trim());
@@ -558,7 +561,7 @@ fn access(row: &mut Row<'_>, e: &AccessEvent<'_>, ind: &mut Indicators) {
     }
 }
 
-fn firewall(row: &mut Row<'_>, e: &FirewallEvent<'_>, ind: &mut Indicators) {
+fn firewall(row: &mut Row<'_>, e: &FirewallEvent<'_>, ind: &mut Indicators, map: &mut MapEntries) {
     row.string(Some(e.event));
     row.string(e.dst);
     row.int(e.dpt);
@@ -582,7 +585,11 @@ fn firewall(row: &mut Row<'_>, e: &FirewallEvent<'_>, ind: &mut Indicators) {
     row.int(e.urgp);
     row.int(e.icmp_type);
     row.int(e.icmp_code);
-    row.map(&e.extra);
+    map.clear();
+    for (k, v) in &e.extra {
+        map.push(k, v);
+    }
+    row.map(map);
     for ip in [e.src, e.dst].into_iter().flatten() {
         ind.ip(ip);
     }
@@ -591,7 +598,7 @@ fn firewall(row: &mut Row<'_>, e: &FirewallEvent<'_>, ind: &mut Indicators) {
     }
 }
 
-fn security(row: &mut Row<'_>, e: &SecurityEvent<'_>, ind: &mut Indicators) {
+fn security(row: &mut Row<'_>, e: &SecurityEvent<'_>, ind: &mut Indicators, map: &mut MapEntries) {
     row.string(e.log_level);
     row.string(e.service);
     row.string(cow(&e.category));
@@ -612,7 +619,11 @@ fn security(row: &mut Row<'_>, e: &SecurityEvent<'_>, ind: &mut Indicators) {
     row.boolean(e.silent_running);
     row.string(cow(&e.user_agent));
     row.string(cow(&e.url));
-    row.map(&e.extra);
+    map.clear();
+    for (k, v) in &e.extra {
+        map.push(k, v);
+    }
+    row.map(map);
     if let Some(ip) = cow(&e.source_ip) {
         ind.ip(ip);
     }

@@ -80,7 +80,8 @@ pub fn lines(text: &str) -> impl Iterator<Item = &str> {
 }
 
 fn header_line(line: &str) -> Option<(&str, &str)> {
-    let (name, value) = line.split_once(':')?;
+    let colon = line.bytes().position(|b| b == b':')?;
+    let (name, value) = (&line[..colon], &line[colon + 1..]);
     let valid = !name.is_empty() && name.bytes().all(|b| b.is_ascii_graphic() && b != b':');
     valid.then(|| (name, value.trim()))
 }
@@ -105,7 +106,7 @@ fn first_line(i: &str) -> IResult<&str, (&str, &str, &str, &str)> {
 /// Parses an Access event. `rest` is the text after `<timestamp> <hostname> `, including
 /// the lines that follow the first one.
 pub fn parse(rest: &str) -> Parsed<AccessEvent<'_>> {
-    let (line, http_text) = match rest.find('\n') {
+    let (line, http_text) = match memchr::memchr(b'\n', rest.as_bytes()) {
         Some(n) => (&rest[..n], &rest[n + 1..]),
         None => (rest, ""),
     };
@@ -144,7 +145,7 @@ fn http_message(text: &str) -> Parsed<HttpMessage<'_>> {
     if text.is_empty() {
         return Ok(msg);
     }
-    let (start, mut rest) = match text.find('\n') {
+    let (start, mut rest) = match memchr::memchr(b'\n', text.as_bytes()) {
         Some(n) => (&text[..n], &text[n + 1..]),
         None => (text, ""),
     };

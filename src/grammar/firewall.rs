@@ -1,6 +1,6 @@
 //! `Juniper.Firewall`: `kernel: [<uptime>] IPTABLES <event>: <KEY=VALUE or FLAG> ...`.
 
-use super::common::{first_line, non_empty, number};
+use super::common::{find_byte, first_line, non_empty, number, split_byte};
 use super::{Parsed, Reject};
 
 /// The bare TCP flags iptables logs, in the order they are listed in `tcp_flags`.
@@ -53,9 +53,7 @@ pub fn parse(rest: &str) -> Parsed<FirewallEvent<'_>> {
         .trim_start();
     let mut ev = FirewallEvent::default();
     if let Some(inner) = s.strip_prefix('[') {
-        let end = inner
-            .find(']')
-            .ok_or_else(|| Reject::invalid("kernel uptime", s))?;
+        let end = find_byte(inner, b']').ok_or_else(|| Reject::invalid("kernel uptime", s))?;
         if let Some(uptime) = non_empty(inner[..end].trim()) {
             ev.extra.push(("kernel_uptime", uptime));
         }
@@ -64,9 +62,8 @@ pub fn parse(rest: &str) -> Parsed<FirewallEvent<'_>> {
     let s = s
         .strip_prefix("IPTABLES")
         .ok_or_else(|| Reject::new("missing IPTABLES"))?;
-    let (event, mut s) = s
-        .split_once(':')
-        .ok_or_else(|| Reject::new("missing ':' after the event"))?;
+    let (event, mut s) =
+        split_byte(s, b':').ok_or_else(|| Reject::new("missing ':' after the event"))?;
     ev.event = event.trim();
     loop {
         s = s.trim_start_matches(' ');
@@ -74,17 +71,19 @@ pub fn parse(rest: &str) -> Parsed<FirewallEvent<'_>> {
             break;
         }
         if let Some(inner) = s.strip_prefix('[') {
-            let end = inner.find(']').unwrap_or(inner.len());
+            let end = find_byte(inner, b']').unwrap_or(inner.len());
             if let Some(v) = non_empty(inner[..end].trim()) {
                 ev.extra.push(("INNER", v));
             }
             s = inner.get(end + 1..).unwrap_or("");
             continue;
         }
-        let end = s.find(' ').unwrap_or(s.len());
+        // Tokens are short: a byte loop beats a vectorised search here.
+        let end = s.bytes().position(|b| b == b' ').unwrap_or(s.len());
         let (token, after) = s.split_at(end);
         s = after;
-        match token.split_once('=') {
+        let eq = token.bytes().position(|b| b == b'=');
+        match eq.map(|i| (&token[..i], &token[i + 1..])) {
             Some((key, value)) => field(&mut ev, key, value)?,
             None => flag(&mut ev, token),
         }

@@ -61,10 +61,11 @@ pub fn parse(rest: &str) -> Parsed<SecurityEvent<'_>> {
             break;
         }
         let eq = s
-            .find('=')
+            .bytes()
+            .position(|b| b == b'=')
             .ok_or_else(|| Reject::invalid("key=\"value\" pair", s))?;
         let key = &s[..eq];
-        if key.is_empty() || key.contains(' ') {
+        if key.is_empty() || key.as_bytes().contains(&b' ') {
             return Err(Reject::invalid("key", key));
         }
         let (value, after) =

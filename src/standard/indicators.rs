@@ -97,6 +97,12 @@ impl Indicators {
 
     /// Adds an IP address in canonical form; returns false (adding nothing) if `s` is not one.
     pub fn ip(&mut self, s: &str) -> bool {
+        // A dotted quad the standard library accepts (no leading zeros) is already in
+        // canonical form: no need to parse and print it.
+        if is_canonical_ipv4(s.as_bytes()) {
+            self.push(IndicatorKind::Ip, s);
+            return true;
+        }
         match parse_ip(s) {
             Some(ip) => {
                 self.push_with(IndicatorKind::Ip, |b| {
@@ -113,60 +119,85 @@ impl Indicators {
     pub fn host(&mut self, host: &str) {
         let host = host.trim();
         if let Some(v6) = host.strip_prefix('[') {
-            if let Some(end) = v6.find(']') {
+            if let Some(end) = memchr::memchr(b']', v6.as_bytes()) {
                 self.ip(&v6[..end]);
             }
             return;
         }
-        if self.ip(host) {
-            return;
-        }
-        let name = host.rsplit_once(':').map_or(host, |(h, port)| {
-            if port.bytes().all(|b| b.is_ascii_digit()) {
-                h
-            } else {
-                host
+        let bytes = host.as_bytes();
+        // With a single `:` (not an IPv6 address), what follows it may be a port.
+        let colon = memchr::memrchr(b':', bytes);
+        let name = match colon {
+            Some(c) if memchr::memchr(b':', &bytes[..c]).is_none() => {
+                if bytes[c + 1..].iter().all(u8::is_ascii_digit) {
+                    &host[..c]
+                } else {
+                    host
+                }
             }
-        });
+            Some(c) => {
+                // Two or more colons: an IPv6 address, perhaps with a port, or nothing.
+                if !self.ip(host) && bytes[c + 1..].iter().all(u8::is_ascii_digit) {
+                    self.ip(&host[..c]);
+                }
+                return;
+            }
+            None => host,
+        };
         if self.ip(name) {
             return;
         }
         let name = name.strip_suffix('.').unwrap_or(name);
         if is_host_name(name) {
-            self.push_with(IndicatorKind::Domain, |b| {
-                b.extend(name.chars().map(|c| c.to_ascii_lowercase()))
-            });
+            if name.bytes().any(|b| b.is_ascii_uppercase()) {
+                self.push_with(IndicatorKind::Domain, |b| {
+                    b.extend(name.chars().map(|c| c.to_ascii_lowercase()))
+                });
+            } else {
+                self.push(IndicatorKind::Domain, name);
+            }
         }
     }
 
     /// Adds the host of a URL (`scheme://[user@]host[:port]/...`).
     pub fn url(&mut self, url: &str) {
-        let Some((_, rest)) = url.split_once("://") else {
+        let Some(scheme_end) = memchr::memmem::find(url.as_bytes(), b"://") else {
             return;
         };
-        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let rest = &url[scheme_end + 3..];
+        let end = rest
+            .bytes()
+            .position(|b| matches!(b, b'/' | b'?' | b'#'))
+            .unwrap_or(rest.len());
         let authority = &rest[..end];
-        let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        let host = match memchr::memrchr(b'@', authority.as_bytes()) {
+            Some(at) => &authority[at + 1..],
+            None => authority,
+        };
         self.host(host);
     }
 
-    /// Adds a firewall `MAC=` field: destination (first 6 octets) and source (next 6).
+    /// Adds a firewall `MAC=` field: destination (first 6 octets) and source (next 6),
+    /// each when its 6 octets (the field split at every `:`) are 2 hex digits.
     pub fn mac_pair(&mut self, field: &str) {
-        let octets: Vec<&str> = field.split(':').collect();
-        let valid = |o: &&str| o.len() == 2 && o.bytes().all(|b| b.is_ascii_hexdigit());
-        for mac in octets
-            .chunks(6)
-            .take(2)
-            .filter(|c| c.len() == 6 && c.iter().all(valid))
-        {
-            self.push_with(IndicatorKind::Mac, |b| {
-                for (i, o) in mac.iter().enumerate() {
-                    if i > 0 {
-                        b.push(':');
+        let mut octets: [&[u8]; 12] = [&[]; 12];
+        let mut n = 0;
+        for o in field.as_bytes().split(|&c| c == b':').take(12) {
+            octets[n] = o;
+            n += 1;
+        }
+        let valid = |o: &&[u8]| o.len() == 2 && o.iter().all(u8::is_ascii_hexdigit);
+        for mac in octets[..n].chunks(6) {
+            if mac.len() == 6 && mac.iter().all(valid) {
+                self.push_with(IndicatorKind::Mac, |b| {
+                    for (i, o) in mac.iter().enumerate() {
+                        if i > 0 {
+                            b.push(':');
+                        }
+                        b.extend(o.iter().map(|c| char::from(c.to_ascii_lowercase())));
                     }
-                    b.extend(o.chars().map(|c| c.to_ascii_lowercase()));
-                }
-            });
+                });
+            }
         }
     }
 
@@ -237,6 +268,30 @@ impl Indicators {
 
 fn is_ip_char(c: u8) -> bool {
     c.is_ascii_hexdigit() || c == b':' || c == b'.'
+}
+
+/// Whether `s` is a dotted quad as the standard library accepts it (octets of 1-3 digits
+/// up to 255, no leading zeros), which is also its canonical form.
+fn is_canonical_ipv4(s: &[u8]) -> bool {
+    if s.len() < 7 || s.len() > 15 {
+        return false;
+    }
+    let mut octets = 0;
+    for part in s.split(|&c| c == b'.') {
+        octets += 1;
+        let ok = match part {
+            [d] => d.is_ascii_digit(),
+            [b'1'..=b'9', d] => d.is_ascii_digit(),
+            [b'1', d, e] => d.is_ascii_digit() && e.is_ascii_digit(),
+            [b'2', b'0'..=b'4', e] => e.is_ascii_digit(),
+            [b'2', b'5', b'0'..=b'5'] => true,
+            _ => false,
+        };
+        if !ok || octets > 4 {
+            return false;
+        }
+    }
+    octets == 4
 }
 
 /// An IP address, without zone ids; IPv4 octets with leading zeros are refused (the
@@ -310,6 +365,109 @@ mod tests {
         );
     }
 
+    /// The straightforward definition of [`Indicators::host`], for the fast one to be
+    /// checked against.
+    fn host_reference(ind: &mut Indicators, host: &str) {
+        let host = host.trim();
+        if let Some(v6) = host.strip_prefix('[') {
+            if let Some(end) = v6.find(']') {
+                ind.ip(&v6[..end]);
+            }
+            return;
+        }
+        if ind.ip(host) {
+            return;
+        }
+        let name = host.rsplit_once(':').map_or(host, |(h, port)| {
+            if port.bytes().all(|b| b.is_ascii_digit()) {
+                h
+            } else {
+                host
+            }
+        });
+        if ind.ip(name) {
+            return;
+        }
+        let name = name.strip_suffix('.').unwrap_or(name);
+        if is_host_name(name) {
+            ind.push_with(IndicatorKind::Domain, |b| {
+                b.extend(name.chars().map(|c| c.to_ascii_lowercase()))
+            });
+        }
+    }
+
+    #[test]
+    fn host_agrees_with_its_definition() {
+        let parts = [
+            "1.2.3.4",
+            ":",
+            "80",
+            "::",
+            "fe80",
+            "ffff",
+            "[",
+            "]",
+            "Host",
+            ".",
+            "example.com",
+            "99999",
+            " ",
+            "a",
+            "-",
+            "0",
+            "1",
+            "2001:db8::1",
+            "é",
+        ];
+        let mut seed = 11u64;
+        let mut next = move || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize
+        };
+        for _ in 0..100_000 {
+            let host: String = (0..1 + next() % 5)
+                .map(|_| parts[next() % parts.len()])
+                .collect();
+            let (mut a, mut b) = (Indicators::default(), Indicators::default());
+            a.host(&host);
+            host_reference(&mut b, &host);
+            for kind in IndicatorKind::ALL {
+                assert_eq!(list(&mut a, kind), list(&mut b, kind), "{host:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn canonical_ipv4_agrees_with_the_standard_library() {
+        let cases = [
+            "1.2.3.4",
+            "255.255.255.255",
+            "256.1.1.1",
+            "01.2.3.4",
+            "1.2.3",
+            "1.2.3.4.5",
+            "0.0.0.0",
+            "1..2.3",
+            "1.2.3.",
+            ".1.2.3",
+            "199.249.250.251",
+            "1.2.3.04",
+            "a.b.c.d",
+        ];
+        for c in cases {
+            let std = c
+                .parse::<std::net::Ipv4Addr>()
+                .is_ok_and(|ip| ip.to_string() == c);
+            assert_eq!(is_canonical_ipv4(c.as_bytes()), std, "{c}");
+        }
+        for n in (0u32..=u32::MAX).step_by(999_983) {
+            let text = std::net::Ipv4Addr::from(n).to_string();
+            assert!(is_canonical_ipv4(text.as_bytes()), "{text}");
+        }
+    }
+
     #[test]
     fn macs() {
         let mut ind = Indicators::default();
@@ -319,6 +477,33 @@ mod tests {
             list(&mut ind, IndicatorKind::Mac),
             vec!["00:0c:29:cf:4d:c8", "2c:21:72:c6:99:08"]
         );
+        for (field, want) in [
+            ("aa:bb:cc:dd:ee:ff", vec!["aa:bb:cc:dd:ee:ff"]),
+            ("aa:bb:cc:dd:ee:ff:", vec!["aa:bb:cc:dd:ee:ff"]),
+            ("aa:bb:cc:dd:ee:f", vec![]),
+            (
+                "aa:bb:cc:dd:ee:ff:11:22:33:44:55",
+                vec!["aa:bb:cc:dd:ee:ff"],
+            ),
+            (
+                "aa:bb:cc:dd:ee:ff:11:22:33:44:55:6g",
+                vec!["aa:bb:cc:dd:ee:ff"],
+            ),
+            ("aaa:bb:cc:dd:ee:ff", vec![]),
+            (
+                "aaa:bb:cc:dd:ee:ff:11:22:33:44:55:66",
+                vec!["11:22:33:44:55:66"],
+            ),
+            (
+                "aa:bb:cc:dd:ee:ff:11:22:33:44:55:66:77",
+                vec!["11:22:33:44:55:66", "aa:bb:cc:dd:ee:ff"],
+            ),
+            ("", vec![]),
+        ] {
+            ind.clear();
+            ind.mac_pair(field);
+            assert_eq!(list(&mut ind, IndicatorKind::Mac), want, "{field}");
+        }
     }
 
     #[test]
