@@ -7,7 +7,7 @@
 //! are its continuation lines. Any other line without a timestamp is a rejected event by
 //! itself, and a blank line outside an Access event is just counted.
 
-use crate::columns::{append_event, Event, RowScratch, Standard, TableBuilder};
+use crate::columns::{append_event, ColumnSize, Event, RowScratch, Standard, TableBuilder};
 use crate::error::Error;
 use crate::grammar::common::{clip, fast_header, first_line};
 use crate::grammar::{self, is_event_start, Header, SyslogTime};
@@ -477,10 +477,18 @@ struct Builders {
     tables: [Option<(TableBuilder, Vec<i64>)>; 6],
 }
 
+thread_local! {
+    /// The column sizes of the last block this thread parsed, per table: the next block's
+    /// builders start that big.
+    static SIZES: std::cell::RefCell<[Vec<ColumnSize>; 6]> = Default::default();
+}
+
 impl Builders {
     fn get(&mut self, t: LogType, hour: i64) -> &mut TableBuilder {
-        let (b, hours) =
-            self.tables[t.index()].get_or_insert_with(|| (TableBuilder::new(t), Vec::new()));
+        let (b, hours) = self.tables[t.index()].get_or_insert_with(|| {
+            let b = SIZES.with(|s| TableBuilder::with_sizes(t, &s.borrow()[t.index()]));
+            (b, Vec::new())
+        });
         hours.push(hour);
         b
     }
@@ -621,10 +629,11 @@ pub fn parse_block(data: &[u8], offset: u64, ctx: &ParseContext) -> Result<Block
             continue;
         };
         out.counts.rows[t.index()] += b.len() as u64;
-        let batch = b.finish().map_err(|source| Error::Arrow {
+        let (batch, sizes) = b.finish_with_sizes().map_err(|source| Error::Arrow {
             table: t.table(),
             source,
         })?;
+        SIZES.with(|s| s.borrow_mut()[t.index()] = sizes);
         // Logs run forward in time, so each hour is one run of rows: zero-copy slices.
         let mut start = 0;
         for run in hours.chunk_by(|a, b| a == b) {

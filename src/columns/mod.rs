@@ -6,7 +6,7 @@ mod builder;
 pub mod render;
 mod tables;
 
-pub use builder::{MapEntries, Row, TableBuilder};
+pub use builder::{ColumnSize, MapEntries, Row, TableBuilder};
 pub use tables::{append_event, Event, RowScratch, Standard};
 
 use crate::logtype::LogType;

@@ -71,12 +71,25 @@ impl<'a> HttpMessage<'a> {
 
 /// Lines of `text` without their `\r\n` / `\n` ends.
 pub fn lines(text: &str) -> impl Iterator<Item = &str> {
-    let text = text.strip_suffix('\n').unwrap_or(text);
-    let mut parts = (!text.is_empty())
-        .then(|| text.split('\n'))
-        .into_iter()
-        .flatten();
-    std::iter::from_fn(move || parts.next().map(|l| l.strip_suffix('\r').unwrap_or(l)))
+    let mut rest = text.strip_suffix('\n').unwrap_or(text);
+    let mut done = rest.is_empty();
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        let line = match memchr::memchr(b'\n', rest.as_bytes()) {
+            Some(n) => {
+                let line = &rest[..n];
+                rest = &rest[n + 1..];
+                line
+            }
+            None => {
+                done = true;
+                rest
+            }
+        };
+        Some(line.strip_suffix('\r').unwrap_or(line))
+    })
 }
 
 fn header_line(line: &str) -> Option<(&str, &str)> {
@@ -151,10 +164,13 @@ fn http_message(text: &str) -> Parsed<HttpMessage<'_>> {
     };
     let start_line = start.strip_suffix('\r').unwrap_or(start);
     if let Some(status) = start_line.strip_prefix("HTTP/") {
-        let mut parts = status.splitn(3, ' ');
-        let version_len = parts.next().map_or(0, str::len);
+        let version_len = status
+            .bytes()
+            .position(|b| b == b' ')
+            .unwrap_or(status.len());
         msg.version = Some(&start_line[..5 + version_len]);
-        let code = parts.next().unwrap_or("");
+        let after = status.get(version_len + 1..).unwrap_or("");
+        let code = &after[..after.bytes().position(|b| b == b' ').unwrap_or(after.len())];
         msg.status = Some(
             code.parse()
                 .map_err(|_| Reject::invalid("http status", code))?,
@@ -169,7 +185,11 @@ fn http_message(text: &str) -> Parsed<HttpMessage<'_>> {
     // Headers run to the first empty line (or the first line that is not `name: value`).
     let mut offset = 0;
     let mut body_start = rest.len();
-    for line in rest.split_inclusive('\n') {
+    let mut remaining = rest;
+    while !remaining.is_empty() {
+        let n = memchr::memchr(b'\n', remaining.as_bytes()).map_or(remaining.len(), |n| n + 1);
+        let line = &remaining[..n];
+        remaining = &remaining[n..];
         let bare = line.trim_end_matches(['\n', '\r']);
         if bare.is_empty() {
             body_start = offset + line.len();
@@ -187,7 +207,11 @@ fn http_message(text: &str) -> Parsed<HttpMessage<'_>> {
 }
 
 fn request_line(line: &str) -> Option<(&str, &str, &str)> {
-    let mut parts = line.split(' ');
+    let mut parts = line.as_bytes().split(|&b| b == b' ').map(|p| {
+        // Split at ASCII spaces: each part is a str slice of `line`.
+        let start = p.as_ptr() as usize - line.as_ptr() as usize;
+        &line[start..start + p.len()]
+    });
     let (method, target, version) = (parts.next()?, parts.next()?, parts.next()?);
     let ok = parts.next().is_none()
         && !method.is_empty()

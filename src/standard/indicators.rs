@@ -103,6 +103,10 @@ impl Indicators {
             self.push(IndicatorKind::Ip, s);
             return true;
         }
+        // Any other IPv4 text is refused by the standard library, and IPv6 needs a `:`.
+        if memchr::memchr(b':', s.as_bytes()).is_none() {
+            return false;
+        }
         match parse_ip(s) {
             Some(ip) => {
                 self.push_with(IndicatorKind::Ip, |b| {
@@ -117,7 +121,13 @@ impl Indicators {
     /// Adds a host: an IP address (also `[v6]`) as an IP, else a valid host name as a
     /// lower-cased domain. A `:port` is dropped.
     pub fn host(&mut self, host: &str) {
-        let host = host.trim();
+        let untrimmed =
+            |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_whitespace() || !b.is_ascii());
+        let host = if untrimmed(host.as_bytes().first()) || untrimmed(host.as_bytes().last()) {
+            host.trim()
+        } else {
+            host
+        };
         if let Some(v6) = host.strip_prefix('[') {
             if let Some(end) = memchr::memchr(b']', v6.as_bytes()) {
                 self.ip(&v6[..end]);
@@ -161,7 +171,10 @@ impl Indicators {
 
     /// Adds the host of a URL (`scheme://[user@]host[:port]/...`).
     pub fn url(&mut self, url: &str) {
-        let Some(scheme_end) = memchr::memmem::find(url.as_bytes(), b"://") else {
+        let b = url.as_bytes();
+        let Some(scheme_end) =
+            memchr::memchr_iter(b':', b).find(|&i| b[i + 1..].starts_with(b"//"))
+        else {
             return;
         };
         let rest = &url[scheme_end + 3..];
@@ -180,6 +193,29 @@ impl Indicators {
     /// Adds a firewall `MAC=` field: destination (first 6 octets) and source (next 6),
     /// each when its 6 octets (the field split at every `:`) are 2 hex digits.
     pub fn mac_pair(&mut self, field: &str) {
+        // The usual form: `aa:bb:cc:dd:ee:ff:11:22:33:44:55:66:08:00`.
+        let b = field.as_bytes();
+        let mac_at = |at: usize| {
+            b.len() >= at + 17
+                && (0..6).all(|k| {
+                    let o = at + 3 * k;
+                    b[o].is_ascii_hexdigit()
+                        && b[o + 1].is_ascii_hexdigit()
+                        && (o + 2 == b.len() || b[o + 2] == b':')
+                })
+        };
+        if mac_at(0) {
+            for at in [0, 18] {
+                if at == 0 || mac_at(at) {
+                    self.push_with(IndicatorKind::Mac, |s| {
+                        let start = s.len();
+                        s.push_str(&field[at..at + 17]);
+                        s[start..].make_ascii_lowercase();
+                    });
+                }
+            }
+            return;
+        }
         let mut octets: [&[u8]; 12] = [&[]; 12];
         let mut n = 0;
         for o in field.as_bytes().split(|&c| c == b':').take(12) {
@@ -260,14 +296,29 @@ impl Indicators {
         let buf = &self.buf;
         let spans = &mut self.spans[kind as usize];
         let get = |&(a, b): &(u32, u32)| &buf[a as usize..b as usize];
-        spans.sort_unstable_by(|x, y| get(x).cmp(get(y)));
-        spans.dedup_by(|x, y| get(x) == get(y));
+        if spans.len() > 1 {
+            spans.sort_unstable_by(|x, y| get(x).cmp(get(y)));
+            spans.dedup_by(|x, y| get(x) == get(y));
+        }
         spans.iter().map(get)
     }
 }
 
+/// `[0-9A-Fa-f:.]`: the bytes of IP address candidates in free text.
+const IP_CHARS: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_hexdigit() || b == b':' || b == b'.';
+        c += 1;
+    }
+    t
+};
+
+#[inline]
 fn is_ip_char(c: u8) -> bool {
-    c.is_ascii_hexdigit() || c == b':' || c == b'.'
+    IP_CHARS[usize::from(c)]
 }
 
 /// Whether `s` is a dotted quad as the standard library accepts it (octets of 1-3 digits
@@ -305,12 +356,14 @@ fn parse_ip(s: &str) -> Option<IpAddr> {
 
 /// A DNS-style host name: labels of letters, digits, `-` and `_`, not all digits.
 fn is_host_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 253
-        && s.split('.').all(|l| !l.is_empty() && l.len() <= 63)
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
-        && s.bytes().any(|b| b.is_ascii_alphabetic())
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 253
+        && b.split(|&c| c == b'.')
+            .all(|l| !l.is_empty() && l.len() <= 63)
+        && b.iter()
+            .all(|&c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_' || c == b'.')
+        && b.iter().any(u8::is_ascii_alphabetic)
 }
 
 #[cfg(test)]

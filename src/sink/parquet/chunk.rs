@@ -5,7 +5,9 @@
 //! (row ids, URLs, messages) gives the dictionary up after a few hundred values and is
 //! written PLAIN from the start; one that keeps few distinct values (host names, levels,
 //! phases, the `p_source_*` columns) keeps it, up to [`MAX_DICT_ENTRIES`] entries or
-//! [`MAX_DICT_BYTES`], after which later pages are PLAIN.
+//! [`MAX_DICT_BYTES`], after which later pages are PLAIN. A dictionary is cheap to try (a
+//! hash per value), halves the bytes zstd has to compress on a busy day, and makes
+//! files smaller.
 
 use super::rle::{bit_width, RleEncoder};
 use super::thrift;
@@ -22,10 +24,9 @@ pub const PAGE_BYTES: usize = 1 << 20;
 pub const MAX_DICT_ENTRIES: usize = 1 << 14;
 /// ... and at most this many bytes (PLAIN-encoded).
 pub const MAX_DICT_BYTES: usize = 1 << 20;
-/// After this many values, a dictionary that holds more than 1 value in
-/// [`DICT_RATIO`] is given up.
-const DICT_PROBE: usize = 256;
-const DICT_RATIO: usize = 8;
+/// A dictionary is given up when, after `n` values, it holds more than `max` of them:
+/// mostly unique values (row ids, URLs, messages) are told apart after a few hundred.
+const DICT_PROBES: [(usize, usize); 2] = [(256, 192), (4096, 2048)];
 /// Statistics of strings keep at most this many bytes (as parquet-rs does).
 const STATS_BYTES: usize = 64;
 
@@ -67,13 +68,14 @@ impl MinMax {
         }
     }
 
+    #[inline]
     fn bytes(&mut self, v: &[u8]) {
         match self {
             MinMax::Bytes(lo, hi) => {
-                if v < lo.as_slice() {
+                if less(v, lo) {
                     lo.clear();
                     lo.extend_from_slice(v);
-                } else if v > hi.as_slice() {
+                } else if less(hi, v) {
                     hi.clear();
                     hi.extend_from_slice(v);
                 }
@@ -81,6 +83,19 @@ impl MinMax {
             _ => *self = MinMax::Bytes(v.to_vec(), v.to_vec()),
         }
     }
+}
+
+/// `a < b` by bytes; most pairs differ in their first 8 bytes, which are compared as one
+/// number before falling back to `memcmp`.
+#[inline]
+fn less(a: &[u8], b: &[u8]) -> bool {
+    if let (Some(x), Some(y)) = (a.first_chunk::<8>(), b.first_chunk::<8>()) {
+        let (x, y) = (u64::from_be_bytes(*x), u64::from_be_bytes(*y));
+        if x != y {
+            return x < y;
+        }
+    }
+    a < b
 }
 
 /// A dictionary of byte strings, PLAIN-encoded as the dictionary page holds them.
@@ -101,9 +116,12 @@ impl Dict {
         self.table.clear();
     }
 
+    #[inline]
     fn entry(&self, i: usize) -> &[u8] {
         let (start, len) = self.entries[i];
-        &self.plain[start as usize..(start + len) as usize]
+        self.plain
+            .get(start as usize..(start + len) as usize)
+            .unwrap_or_default()
     }
 
     /// The entry of `v`, added if new.
@@ -316,6 +334,20 @@ impl Chunk<'_> {
         }
     }
 
+    /// `n` rows that are null (level 0 for both kinds of levels), without values.
+    fn null_run(&mut self, n: usize) {
+        if self.max_rep > 0 {
+            self.s.rep.put_run(0, n);
+        }
+        if self.max_def > 0 {
+            self.s.def.put_run(0, n);
+        }
+        self.page_entries += n;
+        if self.max_def > 0 {
+            self.meta.null_count += n as i64;
+        }
+    }
+
     /// Called before each row: starts a new page when the current one is full.
     #[inline]
     fn row(&mut self) -> io::Result<()> {
@@ -328,11 +360,19 @@ impl Chunk<'_> {
     #[inline]
     fn bytes(&mut self, v: &[u8]) -> io::Result<()> {
         if self.dict_mode {
-            let i = self.s.dict.index(v);
+            // Runs of one value (constant columns, a host's burst) skip the hash table.
+            let i = match self.s.indices.last() {
+                Some(&last) if self.s.dict.entry(last as usize) == v => last,
+                _ => self.s.dict.index(v),
+            };
             self.s.indices.push(i);
             self.dict_seen += 1;
             let entries = self.s.dict.entries.len();
-            let hopeless = self.dict_seen == DICT_PROBE && entries * DICT_RATIO > DICT_PROBE;
+            let hopeless = match self.dict_seen {
+                n if n == DICT_PROBES[0].0 => entries > DICT_PROBES[0].1,
+                n if n == DICT_PROBES[1].0 => entries > DICT_PROBES[1].1,
+                _ => false,
+            };
             if hopeless || entries > MAX_DICT_ENTRIES || self.s.dict.plain.len() > MAX_DICT_BYTES {
                 self.give_up_dict()?;
             }
@@ -594,6 +634,10 @@ fn scalar(c: &mut Chunk<'_>, array: &dyn Array) -> io::Result<()> {
             let a: &StringArray = array.as_string::<i32>();
             let offsets = a.value_offsets();
             let data = a.values().as_slice();
+            if !c.dict_mode {
+                let bytes = (offsets[offsets.len() - 1] - offsets[0]) as usize;
+                c.s.values.reserve(bytes + 4 * a.len());
+            }
             let value = |i: usize| &data[offsets[i] as usize..offsets[i + 1] as usize];
             for i in 0..array.len() {
                 c.row()?;
@@ -677,9 +721,15 @@ fn nested(
     let child_nulls = strings.nulls();
     let value_offsets = strings.value_offsets();
     let data = strings.values().as_slice();
+    let parent_nulls = parent.nulls();
+    if parent.null_count() == parent.len() {
+        // No list or map at all here (the usual case of most indicator columns).
+        c.null_run(parent.len());
+        return Ok(());
+    }
     for row in 0..parent.len() {
         c.row()?;
-        if parent.is_null(row) {
+        if parent_nulls.is_some_and(|n| n.is_null(row)) {
             c.level(0, 0);
             continue;
         }

@@ -109,20 +109,33 @@ impl RleEncoder {
         let groups = n.div_ceil(8);
         self.varint(((groups as u64) << 1) | 1);
         let width = u32::from(self.bit_width);
-        let mut acc: u64 = 0;
-        let mut bits = 0u32;
-        for i in 0..groups * 8 {
-            let v = self.literals.get(i).copied().filter(|_| i < n).unwrap_or(0);
-            acc |= u64::from(v) << bits;
-            bits += width;
-            while bits >= 8 {
-                self.out.push(acc as u8);
-                acc >>= 8;
-                bits -= 8;
+        let (literals, out) = (&self.literals[..n.min(self.literals.len())], &mut self.out);
+        // Eight values at a time make `width` bytes.
+        for group in literals.chunks(8) {
+            if width <= 16 {
+                let mut acc: u128 = 0;
+                for (k, &v) in group.iter().enumerate() {
+                    acc |= u128::from(v) << (k as u32 * width);
+                }
+                out.extend_from_slice(&acc.to_le_bytes()[..width as usize]);
+            } else {
+                let (mut acc, mut lo) = (0u128, 0u128);
+                for (k, &v) in group.iter().enumerate() {
+                    let shift = k as u32 * width;
+                    if shift < 128 {
+                        lo |= u128::from(v) << shift;
+                        if shift + width > 128 {
+                            acc |= u128::from(v) >> (128 - shift);
+                        }
+                    } else {
+                        acc |= u128::from(v) << (shift - 128);
+                    }
+                }
+                let mut bytes = [0u8; 32];
+                bytes[..16].copy_from_slice(&lo.to_le_bytes());
+                bytes[16..].copy_from_slice(&acc.to_le_bytes());
+                out.extend_from_slice(&bytes[..width as usize]);
             }
-        }
-        if bits > 0 {
-            self.out.push(acc as u8);
         }
     }
 
