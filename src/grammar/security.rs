@@ -108,9 +108,44 @@ fn date(key: &str, v: &str) -> Parsed<Option<i64>> {
     if v.eq_ignore_ascii_case("null") {
         return Ok(None);
     }
+    if let Some(ms) = plain_date(v.as_bytes()) {
+        return Ok(Some(ms));
+    }
     chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%d %H:%M:%S%.f")
         .map(|t| Some(t.and_utc().timestamp_millis()))
         .map_err(|_| Reject::invalid(key, v))
+}
+
+/// `YYYY-MM-DD HH:MM:SS[.fff]` (1 to 9 fraction digits) as ms since the epoch, for the
+/// usual shape of a date; `None` for anything else, which the general parser then judges
+/// (so the result is always chrono's).
+fn plain_date(v: &[u8]) -> Option<i64> {
+    let digits = |r: std::ops::Range<usize>| -> Option<u32> {
+        let part = v.get(r)?;
+        part.iter().try_fold(0u32, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    let punct = [(4, b'-'), (7, b'-'), (10, b' '), (13, b':'), (16, b':')];
+    if v.len() < 19 || punct.iter().any(|&(i, c)| v[i] != c) {
+        return None;
+    }
+    let (year, month, day) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
+    let (hour, minute, second) = (digits(11..13)?, digits(14..16)?, digits(17..19)?);
+    let nanos = match &v[19..] {
+        [] => 0,
+        [b'.', frac @ ..] if (1..=9).contains(&frac.len()) => {
+            let n = digits(20..v.len())?;
+            n * 10u32.pow(9 - frac.len() as u32)
+        }
+        _ => return None,
+    };
+    if second > 59 {
+        return None; // leap seconds: chrono's business
+    }
+    let date = chrono::NaiveDate::from_ymd_opt(year as i32, month, day)?;
+    let time = chrono::NaiveTime::from_hms_nano_opt(hour, minute, second, nanos)?;
+    Some(date.and_time(time).and_utc().timestamp_millis())
 }
 
 fn boolean(key: &str, v: &str) -> Parsed<bool> {
@@ -147,9 +182,16 @@ const KNOWN_KEYS: [&str; 18] = [
 
 /// The lower-case name of a known key (case-insensitive match), or `""` for any other key.
 fn known_key(key: &str) -> &'static str {
+    // Lower-case into a stack buffer, then one lookup: no known key is longer than 15.
+    let mut buf = [0u8; 16];
+    let Some(lower) = buf.get_mut(..key.len()) else {
+        return "";
+    };
+    lower.copy_from_slice(key.as_bytes());
+    lower.make_ascii_lowercase();
     KNOWN_KEYS
         .iter()
-        .find(|k| key.eq_ignore_ascii_case(k))
+        .find(|k| k.as_bytes() == lower)
         .copied()
         .unwrap_or("")
 }
@@ -202,6 +244,36 @@ fn assign<'a>(ev: &mut SecurityEvent<'a>, raw_key: &'a str, value: Cow<'a, str>)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_dates_are_chronos() {
+        for v in [
+            "2014-02-26 19:58:38.123",
+            "2014-02-26 19:58:38",
+            "2014-02-26 19:58:38.1",
+            "2014-02-26 19:58:38.123456789",
+            "2014-02-26 19:58:38.1234567891",
+            "2014-02-30 19:58:38",
+            "2014-02-26 24:00:00",
+            "2014-02-26 23:59:60",
+            "2014-2-26 19:58:38",
+            "2014-02-26T19:58:38",
+            "2014-02-26 19:58:38.",
+            "2014-02-26 19:58:38 ",
+            "0000-01-01 00:00:00",
+            "9999-12-31 23:59:59.999",
+            "2016-02-29 00:00:00",
+            "2015-02-29 00:00:00",
+        ] {
+            let chrono = chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%d %H:%M:%S%.f")
+                .ok()
+                .map(|t| t.and_utc().timestamp_millis());
+            if let Some(fast) = plain_date(v.as_bytes()) {
+                assert_eq!(Some(fast), chrono, "{v}");
+            }
+            assert_eq!(date("k", v).ok().flatten(), chrono, "{v}");
+        }
+    }
 
     fn c(s: &str) -> Option<Cow<'_, str>> {
         Some(Cow::Borrowed(s))

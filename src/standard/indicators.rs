@@ -493,6 +493,27 @@ mod tests {
     }
 
     #[test]
+    fn host_names() {
+        let long = "a".repeat(64);
+        for (name, ok) in [
+            ("a", true),
+            ("a.b", true),
+            ("a..b", false),
+            (".a", false),
+            ("a.", false),
+            ("1.2", false),
+            ("a_b-c.d9", true),
+            ("a b", false),
+            ("é", false),
+            (&long, false),
+            (&long[1..], true),
+            ("", false),
+        ] {
+            assert_eq!(is_host_name(name), ok, "{name}");
+        }
+    }
+
+    #[test]
     fn canonical_ipv4_agrees_with_the_standard_library() {
         let cases = [
             "1.2.3.4",
