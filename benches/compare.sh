@@ -1,53 +1,67 @@
 #!/usr/bin/env bash
-# End-to-end comparison with the DuckDB peer on the shared 1 GB corpus.
+# End-to-end comparison with every peer of ../shared/bench (DuckDB, Polars, DuckDB writing
+# jwas's Hive layout) and the `zstd -1 -T2` ceiling, on the shared corpora:
 #
-#   benches/compare.sh [--mb 1000] [--runs 3] [--dir /tmp/jwas-bench] [--out-root DIR] [--dense] [--scale N]
+#   benches/compare.sh [--mb 1000] [--runs 3] [--dir DIR] [--corpus busy|quiet|both]
+#                      [--baseline-rev REV] [--no-hive] [--scale 4]
 #
-# Generates ../shared/bench's corpus (mixed, seed 42; its timestamps run through all of
-# 2023, so 1 GB becomes about 52k hourly files) once, or with --dense a corpus of the same
-# size from `jwas gen` (200 events/s from 2023-06-01: a busy appliance, a few hours of log
-# time, so a few dozen files). Builds jwas in release mode,
-# sets up .venv with duckdb, then runs, alternating, RUNS times each:
-#   jwas parse --threads 2, jwas parse --threads 1 pinned to one core, peer_duckdb.py --threads 2
-# under /usr/bin/time -v, and prints the median MB/s, peak RSS and the ratios. Then it runs
-# jwas on the corpus repeated SCALE times (default 4) from stdin, to show peak memory does
-# not grow with the input, and checks that 1 and 2 threads give the same output: rows per
-# table, Parquet file names, and the NDJSON rows (p_parse_time aside) byte for byte.
-# The machine is shared: compare the ratios of one run, not absolute numbers across runs.
+# busy:  gen_corpus.py --type mixed --mb MB --seed 42 --days 1   (a busy appliance's day)
+# quiet: gen_corpus.py --type mixed --mb MB --seed 42             (a quiet appliance's year)
+# Builds jwas in release mode, sets up .venv with DuckDB and Polars (scripts/venv.sh --bench),
+# generates the corpora once into DIR, then per corpus runs every contender RUNS times,
+# alternating, under /usr/bin/time -v, and prints the median MB/s, peak RSS and ratios; then
+# jwas on the corpus SCALE times over from standard input (memory must not grow), and checks
+# that 1 and 2 threads give the same files and rows. With --baseline-rev, also builds that
+# revision of jwas (a git worktree in DIR) and checks its NDJSON rows equal these.
+# The machine is shared: compare ratios within one run, not absolute numbers across runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-MB=1000 RUNS=3 DIR=${TMPDIR:-/tmp}/jwas-bench OUT_ROOT= DENSE= SCALE=4
+MB=1000 RUNS=3 DIR=${TMPDIR:-/tmp}/jwas-bench CORPORA=both BASELINE_REV= HIVE= SCALE=4
 while [ $# -gt 0 ]; do
   case "$1" in
     --mb) MB=$2; shift 2 ;;
     --runs) RUNS=$2; shift 2 ;;
     --dir) DIR=$2; shift 2 ;;
-    --out-root) OUT_ROOT=$2; shift 2 ;;
-    --dense) DENSE=1; shift ;;
+    --corpus) CORPORA=$2; shift 2 ;;
+    --baseline-rev) BASELINE_REV=$2; shift 2 ;;
+    --no-hive) HIVE=--no-hive; shift ;;
     --scale) SCALE=$2; shift 2 ;;
-    *) echo "usage: benches/compare.sh [--mb N] [--runs N] [--dir DIR] [--out-root DIR] [--dense] [--scale N]" >&2; exit 2 ;;
+    *) echo "usage: benches/compare.sh [--mb N] [--runs N] [--dir DIR] [--corpus busy|quiet|both] [--baseline-rev REV] [--no-hive] [--scale N]" >&2; exit 2 ;;
   esac
 done
 SHARED=${JWAS_SHARED_BENCH:-../shared/bench}
 [ -f "$SHARED/gen_corpus.py" ] || { echo "compare.sh: $SHARED/gen_corpus.py not found (set JWAS_SHARED_BENCH)" >&2; exit 1; }
-[ -x /usr/bin/time ] || { echo "compare.sh: /usr/bin/time is required (apt-get install time)" >&2; exit 1; }
+for tool in /usr/bin/time zstd; do
+  command -v "$tool" >/dev/null || { echo "compare.sh: $tool is required (apt-get install time zstd)" >&2; exit 1; }
+done
 mkdir -p "$DIR"
 cargo build --release --locked --quiet
-if [ -n "$DENSE" ]; then
-  CORPUS="$DIR/dense-${MB}mb-seed42.log"
-  if [ ! -s "$CORPUS" ]; then
-    echo "generating $CORPUS ..." >&2
-    target/release/jwas gen --mb "$MB" --seed 42 --out "$CORPUS.part"
-    mv "$CORPUS.part" "$CORPUS"
+PY=$(scripts/venv.sh --bench)
+
+corpus() { # name, extra gen_corpus.py arguments
+  local file="$DIR/$1-${MB}mb-seed42.log"
+  if [ ! -s "$file" ]; then
+    echo "generating $file ..." >&2
+    python3 "$SHARED/gen_corpus.py" --type mixed --mb "$MB" --seed 42 "${@:2}" --out "$file.part" >&2
+    mv "$file.part" "$file"
   fi
-else
-  CORPUS="$DIR/mixed-${MB}mb-seed42.log"
-  if [ ! -s "$CORPUS" ]; then
-    echo "generating $CORPUS ..." >&2
-    python3 "$SHARED/gen_corpus.py" --type mixed --mb "$MB" --seed 42 --out "$CORPUS.part" >&2
-    mv "$CORPUS.part" "$CORPUS"
+  echo "$1=$file"
+}
+ARGS=()
+case "$CORPORA" in
+  busy) ARGS+=(--corpus "$(corpus busy --days 1)") ;;
+  quiet) ARGS+=(--corpus "$(corpus quiet)") ;;
+  both) ARGS+=(--corpus "$(corpus quiet)" --corpus "$(corpus busy --days 1)") ;;
+  *) echo "compare.sh: --corpus busy|quiet|both" >&2; exit 2 ;;
+esac
+
+if [ -n "$BASELINE_REV" ]; then
+  WT="$DIR/baseline-$BASELINE_REV"
+  if [ ! -x "$WT/target/release/jwas" ]; then
+    git worktree add --force --detach "$WT" "$BASELINE_REV" >&2
+    (cd "$WT" && cargo build --release --locked --quiet)
   fi
+  ARGS+=(--baseline "$WT/target/release/jwas")
 fi
-PY=$(scripts/venv.sh)
-exec "$PY" benches/compare.py --corpus "$CORPUS" --runs "$RUNS" --dir "$DIR" \
-  --jwas target/release/jwas --peer "$SHARED/peer_duckdb.py" --scale "$SCALE" ${OUT_ROOT:+--out-root "$OUT_ROOT"}
+exec "$PY" benches/compare.py "${ARGS[@]}" --runs "$RUNS" --dir "$DIR/outputs" \
+  --jwas "$PWD/target/release/jwas" --peers "$SHARED" --python "$PY" --scale "$SCALE" $HIVE

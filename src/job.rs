@@ -210,6 +210,9 @@ impl<'a, 'd, 'r> Batch<'a, 'd, 'r> {
                         (None, Destination::Store(_)) => {}
                     }
                 }
+                if let Some(t) = tables {
+                    t.flush()?;
+                }
                 for r in &out.rejected {
                     let (w, path): (&mut dyn Write, &str) = match &mut **rejected {
                         RejectedTo::Stream(w) => (*w, "-"),

@@ -337,13 +337,17 @@ impl Row<'_> {
 
 const NONE: u32 = u32::MAX;
 
+/// A byte range of [`MapEntries`]'s text.
+type Span = (u32, u32);
+/// Key span, value span, index of the next pair with the same key (or `NONE`).
+type Pair = (Span, Span, u32);
+
 /// The `(key, value)` pairs of a map column, collected (keys and values copied into one
 /// buffer that is reused from event to event) before [`Row::map`] appends them.
 #[derive(Debug, Default)]
 pub struct MapEntries {
     text: String,
-    /// Key span, value span, index of the next pair with the same key (or `NONE`).
-    pairs: Vec<((u32, u32), (u32, u32), u32)>,
+    pairs: Vec<Pair>,
     /// Per pair, the index of the first pair with its key.
     first: Vec<u32>,
     /// Key → index of its last pair so far, for maps too big to compare pairwise.

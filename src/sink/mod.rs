@@ -158,17 +158,36 @@ enum Command {
     Close { part: Part },
 }
 
-/// Commands queued per writer thread: bounds the memory of batches not yet encoded.
+/// Lists of commands queued per writer thread (about one list per parsed block): bounds
+/// the memory of batches not yet encoded.
 const WRITER_QUEUE: usize = 8;
+/// Commands gathered for a writer thread before they are handed over (at the latest at
+/// the end of each block, see [`TableSink::flush`]): one wake-up per list, not per
+/// command, which mattered for inputs of many small files.
+const MAX_GATHERED: usize = 256;
 
 struct Writer {
-    tx: Option<SyncSender<Command>>,
+    tx: Option<SyncSender<Vec<Command>>>,
     handle: Option<JoinHandle<Result<(), Error>>>,
+    gathered: Vec<Command>,
 }
 
 impl Writer {
+    /// Hands the gathered commands to the thread; false if it has stopped.
+    fn hand_over(&mut self) -> bool {
+        if self.gathered.is_empty() {
+            return true;
+        }
+        let cmds = std::mem::take(&mut self.gathered);
+        match &self.tx {
+            Some(tx) => tx.send(cmds).is_ok(),
+            None => false,
+        }
+    }
+
     /// Hangs up and waits for the thread: its result, or why it has none.
     fn stop(&mut self) -> Result<(), Error> {
+        self.gathered.clear();
         self.tx = None;
         match self.handle.take().map(JoinHandle::join) {
             Some(Ok(result)) => result,
@@ -211,11 +230,13 @@ impl TableSink {
                     Ok(h) => Writer {
                         tx: Some(tx),
                         handle: Some(h),
+                        gathered: Vec::new(),
                     },
                     // No thread: the first command to it reports the failure.
                     Err(_) => Writer {
                         tx: None,
                         handle: None,
+                        gathered: Vec::new(),
                     },
                 }
             })
@@ -309,15 +330,24 @@ impl TableSink {
         let Some(w) = self.writers.get_mut(i) else {
             return Err(Error::Worker("no writer thread".into()));
         };
-        let sent = match &w.tx {
-            Some(tx) => tx.send(cmd).is_ok(),
-            None => false,
-        };
-        if sent {
+        w.gathered.push(cmd);
+        if w.gathered.len() < MAX_GATHERED || w.hand_over() {
             return Ok(());
         }
         w.stop()?;
         Err(Error::Worker("a writer thread stopped".into()))
+    }
+
+    /// Hands every command gathered so far to the writer threads (call it after each
+    /// block's batches); if a thread has stopped, returns the error that stopped it.
+    pub fn flush(&mut self) -> Result<(), Error> {
+        for w in &mut self.writers {
+            if !w.hand_over() {
+                w.stop()?;
+                return Err(Error::Worker("a writer thread stopped".into()));
+            }
+        }
+        Ok(())
     }
 
     /// Closes every file and waits for the writer threads; returns the files written,
@@ -328,6 +358,7 @@ impl TableSink {
         for part in parts {
             self.close(part)?;
         }
+        self.flush()?;
         let mut first_error = None;
         for w in &mut self.writers {
             if let (Err(e), None) = (w.stop(), &first_error) {
@@ -513,7 +544,11 @@ fn slice_bytes(batch: &RecordBatch) -> usize {
 
 /// A writer thread: fills, encodes and commits the files it is told to, until the sink
 /// hangs up. Stops at the first error, which the sink reports.
-fn writer_loop(store: &dyn Store, opts: TableOptions, rx: Receiver<Command>) -> Result<(), Error> {
+fn writer_loop(
+    store: &dyn Store,
+    opts: TableOptions,
+    rx: Receiver<Vec<Command>>,
+) -> Result<(), Error> {
     let mut files: HashMap<Part, FileState> = HashMap::new();
     let mut state = WriterState {
         store,
@@ -522,7 +557,7 @@ fn writer_loop(store: &dyn Store, opts: TableOptions, rx: Receiver<Command>) -> 
         out: Vec::new(),
     };
     let mut pending_bytes = 0usize;
-    for cmd in rx {
+    for cmd in rx.into_iter().flatten() {
         match cmd {
             Command::Open { part, key } if opts.format == Format::Ndjson => {
                 let object = store.create(&key)?;

@@ -68,6 +68,7 @@ struct LocalObject {
     file: Option<BufWriter<File>>,
     tmp: PathBuf,
     path: PathBuf,
+    committed: bool,
 }
 
 impl Write for LocalObject {
@@ -97,6 +98,7 @@ impl ObjectWriter for LocalObject {
         }
         drop(file);
         std::fs::rename(&self.tmp, &self.path).map_err(wrap)?;
+        self.committed = true;
         if self.durable {
             // The rename itself is durable only once the directory is synced.
             if let Some(dir) = self.path.parent() {
@@ -110,8 +112,16 @@ impl ObjectWriter for LocalObject {
 impl Drop for LocalObject {
     fn drop(&mut self) {
         // Not committed (an error or a panic): leave nothing half-written behind.
-        let _ = std::fs::remove_file(&self.tmp);
+        if !self.committed {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
     }
+}
+
+/// This process's id (asked once: temporary names carry it).
+fn process_id() -> u32 {
+    static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *PID.get_or_init(std::process::id)
 }
 
 impl Store for LocalStore {
@@ -127,13 +137,14 @@ impl Store for LocalStore {
             .file_name()
             .and_then(|n| n.to_str())
             .unwrap_or("object");
-        let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+        let tmp = dir.join(format!(".{name}.tmp-{}", process_id()));
         let file = File::create(&tmp).map_err(wrap)?;
         Ok(Box::new(LocalObject {
             durable: self.durable,
             file: Some(BufWriter::with_capacity(64 << 10, file)),
             tmp,
             path,
+            committed: false,
         }))
     }
 

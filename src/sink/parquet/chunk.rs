@@ -27,6 +27,11 @@ pub const MAX_DICT_BYTES: usize = 1 << 20;
 /// A dictionary is given up when, after `n` values, it holds more than `max` of them:
 /// mostly unique values (row ids, URLs, messages) are told apart after a few hundred.
 const DICT_PROBES: [(usize, usize); 2] = [(256, 192), (4096, 2048)];
+/// A column chunk whose only data page (and dictionary) is smaller than this is stored
+/// uncompressed: setting up zstd for a few dozen bytes costs more than writing them, and
+/// saves next to nothing (a zstd frame has a dozen bytes of overhead). This is what makes
+/// small files cheap; the codec is recorded per column chunk, as Parquet allows.
+pub const SMALL_CHUNK_BYTES: usize = 256;
 /// Statistics of strings keep at most this many bytes (as parquet-rs does).
 const STATS_BYTES: usize = 64;
 
@@ -218,17 +223,13 @@ pub(super) struct ChunkMeta {
 }
 
 impl ChunkMeta {
-    /// Encodings used, for `ColumnMetaData.encodings`.
-    pub fn encodings(&self) -> Vec<i32> {
-        let mut e = Vec::with_capacity(3);
-        if self.plain || self.dictionary {
-            e.push(PLAIN); // the dictionary page is PLAIN too
-        }
-        e.push(RLE);
+    /// Encodings used, for `ColumnMetaData.encodings` (the dictionary page is PLAIN).
+    pub fn encodings(&self) -> &'static [i32] {
         if self.dictionary {
-            e.push(RLE_DICTIONARY);
+            &[PLAIN, RLE, RLE_DICTIONARY]
+        } else {
+            &[PLAIN, RLE]
         }
-        e
     }
 
     /// Writes the `Statistics` struct as field `id`.
@@ -352,7 +353,7 @@ impl Chunk<'_> {
     #[inline]
     fn row(&mut self) -> io::Result<()> {
         if self.s.values.len() + self.s.indices.len() * 2 + self.s.bits.bytes.len() >= PAGE_BYTES {
-            self.flush_page()?;
+            self.flush_page(false)?;
         }
         Ok(())
     }
@@ -396,7 +397,7 @@ impl Chunk<'_> {
             self.meta.min_max.bytes(dict.entry(i));
         }
         if self.dict_pages {
-            return self.flush_page();
+            return self.flush_page(false);
         }
         for &i in &self.s.indices {
             let v = dict.entry(i as usize);
@@ -425,7 +426,8 @@ impl Chunk<'_> {
         }
     }
 
-    fn flush_page(&mut self) -> io::Result<()> {
+    /// Writes the page in progress; `last` when no value follows in this chunk.
+    fn flush_page(&mut self, last: bool) -> io::Result<()> {
         if self.page_entries == 0 {
             return Ok(());
         }
@@ -467,9 +469,17 @@ impl Chunk<'_> {
         self.page_entries = 0;
         if self.meta.data_page < 0 {
             self.meta.data_page = s.pages.len() as i64;
+            if last && s.page.len() + s.dict.plain.len() < SMALL_CHUNK_BYTES {
+                self.meta.codec = 0;
+            }
         }
         let kind = PageKind::Data { entries, encoding };
-        let (u, c) = write_page(&mut s.pages, self.codec, &s.page, &mut s.compressed, kind)?;
+        let codec = if self.meta.codec == 0 {
+            &mut Codec::None
+        } else {
+            &mut *self.codec
+        };
+        let (u, c) = write_page(&mut s.pages, codec, &s.page, &mut s.compressed, kind)?;
         self.meta.uncompressed += u;
         self.meta.compressed += c;
         self.meta.num_values += entries as i64;
@@ -587,7 +597,7 @@ pub(super) fn encode(
             }
         }
     }
-    c.flush_page()?;
+    c.flush_page(true)?;
     if c.dict_mode {
         for i in 0..c.s.dict.entries.len() {
             c.meta.min_max.bytes(c.s.dict.entry(i));
@@ -597,6 +607,11 @@ pub(super) fn encode(
     if meta.dictionary {
         let kind = PageKind::Dictionary {
             entries: s.dict.entries.len(),
+        };
+        let codec = if meta.codec == 0 {
+            &mut Codec::None
+        } else {
+            codec
         };
         let (u, c) = write_page(out, codec, &s.dict.plain, &mut s.compressed, kind)?;
         meta.dict_page = Some(0);

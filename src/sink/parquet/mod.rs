@@ -20,7 +20,7 @@ mod chunk;
 mod rle;
 mod thrift;
 
-pub use chunk::{MAX_DICT_BYTES, MAX_DICT_ENTRIES, PAGE_BYTES};
+pub use chunk::{MAX_DICT_BYTES, MAX_DICT_ENTRIES, PAGE_BYTES, SMALL_CHUNK_BYTES};
 
 use super::Compression;
 use crate::logtype::LogType;
@@ -320,7 +320,7 @@ fn schema_elements(t: &Type, root: bool, out: &mut Vec<Element>) -> Result<(), P
 pub(super) enum Codec {
     None,
     Zstd(i32, Box<zstd::bulk::Compressor<'static>>),
-    Snappy(snap::raw::Encoder),
+    Snappy(Box<snap::raw::Encoder>),
     Gzip,
 }
 
@@ -343,7 +343,7 @@ impl Codec {
             Compression::Zstd(level) => {
                 Codec::Zstd(level, Box::new(zstd::bulk::Compressor::new(level)?))
             }
-            Compression::Snappy => Codec::Snappy(snap::raw::Encoder::new()),
+            Compression::Snappy => Codec::Snappy(Box::new(snap::raw::Encoder::new())),
             Compression::Gzip => Codec::Gzip,
         })
     }
@@ -397,19 +397,10 @@ impl Codec {
 }
 
 /// What a writer thread keeps from file to file: the compressor and encoding buffers.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct EncoderState {
     codec: Option<Codec>,
     scratch: chunk::Scratch,
-}
-
-impl Default for EncoderState {
-    fn default() -> Self {
-        EncoderState {
-            codec: None,
-            scratch: chunk::Scratch::default(),
-        }
-    }
 }
 
 /// A Parquet file being written: its row groups are encoded as they come and appended to
@@ -483,7 +474,7 @@ impl ParquetFile {
             w.i64(2, chunk_start);
             w.begin(Some(3)); // ColumnMetaData
             w.i32(1, leaf.physical.id());
-            w.list_i32(2, &m.encodings());
+            w.list_i32(2, m.encodings());
             w.list_binary(3, leaf.path.iter().map(|p| p.as_bytes()));
             w.i32(4, m.codec);
             w.i64(5, m.num_values);

@@ -21,9 +21,15 @@ pub(super) enum Ty {
 /// in increasing id order within each struct.
 pub(super) struct Writer<'a> {
     out: &'a mut Vec<u8>,
-    /// The last field id of each open struct, innermost last.
-    last: Vec<i16>,
+    /// The last field id of each open struct, innermost at `depth - 1`.
+    last: [i16; MAX_DEPTH],
+    depth: usize,
 }
+
+/// Structs nest at most this deep in Parquet's metadata (FileMetaData > RowGroup >
+/// ColumnChunk > ColumnMetaData > Statistics, SchemaElement > LogicalType > TimestampType
+/// > TimeUnit).
+const MAX_DEPTH: usize = 8;
 
 impl<'a> Writer<'a> {
     /// Starts the outermost struct.
@@ -34,9 +40,12 @@ impl<'a> Writer<'a> {
     /// Continues the outermost struct after field `last` (for fields encoded apart from the
     /// fields before them, then put together with [`Writer::raw`]).
     pub(super) fn continuing(out: &'a mut Vec<u8>, last: i16) -> Writer<'a> {
+        let mut stack = [0; MAX_DEPTH];
+        stack[0] = last;
         Writer {
             out,
-            last: vec![last],
+            last: stack,
+            depth: 1,
         }
     }
 
@@ -53,7 +62,7 @@ impl<'a> Writer<'a> {
     }
 
     fn field(&mut self, id: i16, ty: Ty) {
-        let prev = self.last.last().copied().unwrap_or(0);
+        let prev = self.last[self.depth - 1];
         let delta = id - prev;
         if (1..=15).contains(&delta) {
             self.out.push(((delta as u8) << 4) | ty as u8);
@@ -61,9 +70,7 @@ impl<'a> Writer<'a> {
             self.out.push(ty as u8);
             self.zigzag(i64::from(id));
         }
-        if let Some(l) = self.last.last_mut() {
-            *l = id;
-        }
+        self.last[self.depth - 1] = id;
     }
 
     /// An `i8` field.
@@ -144,13 +151,15 @@ impl<'a> Writer<'a> {
         if let Some(id) = id {
             self.field(id, Ty::Struct);
         }
-        self.last.push(0);
+        debug_assert!(self.depth < MAX_DEPTH);
+        self.depth = (self.depth + 1).min(MAX_DEPTH);
+        self.last[self.depth - 1] = 0;
     }
 
     /// Ends the innermost struct.
     pub(super) fn end(&mut self) {
         self.out.push(0);
-        self.last.pop();
+        self.depth = self.depth.saturating_sub(1).max(1);
     }
 
     /// Appends bytes already encoded: list elements, or fields of the current struct that
@@ -158,8 +167,8 @@ impl<'a> Writer<'a> {
     /// is then the last field id they contain (`None` for list elements).
     pub(super) fn raw(&mut self, bytes: &[u8], last: Option<i16>) {
         self.out.extend_from_slice(bytes);
-        if let (Some(id), Some(l)) = (last, self.last.last_mut()) {
-            *l = id;
+        if let Some(id) = last {
+            self.last[self.depth - 1] = id;
         }
     }
 }
