@@ -172,23 +172,17 @@ struct Framer<R> {
 }
 
 impl<R: Read> Framer<R> {
-    /// Reads until `buf` holds at least `want` bytes or the input ends.
+    /// Reads until `buf` holds at least `want` bytes or the input ends (into the buffer's
+    /// spare capacity: no zero-filling of memory that is read over anyway).
     fn fill(&mut self, want: usize) -> std::io::Result<()> {
         while !self.eof && self.buf.len() < want {
-            let start = self.buf.len();
-            let step = (want - start).max(64 << 10);
-            self.buf.resize(start + step, 0);
-            match self.input.read(&mut self.buf[start..]) {
-                Ok(0) => {
-                    self.buf.truncate(start);
-                    self.eof = true;
-                }
-                Ok(n) => self.buf.truncate(start + n),
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => self.buf.truncate(start),
-                Err(e) => {
-                    self.buf.truncate(start);
-                    return Err(e);
-                }
+            let step = (want - self.buf.len()).max(64 << 10);
+            self.buf.reserve(step);
+            let n = (&mut self.input)
+                .take(step as u64)
+                .read_to_end(&mut self.buf)?;
+            if n == 0 {
+                self.eof = true;
             }
         }
         Ok(())
