@@ -82,24 +82,25 @@ fn quoted(s: &str) -> Option<(Cow<'_, str>, &str)> {
     let bytes = body.as_bytes();
     let mut escaped = false;
     let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\\' if bytes.get(i + 1) == Some(&b'"') || bytes.get(i + 1) == Some(&b'\\') => {
+    // Jump from quote or backslash to the next one.
+    while let Some(n) = memchr::memchr2(b'"', b'\\', &bytes[i..]) {
+        i += n;
+        if bytes[i] == b'\\' {
+            if matches!(bytes.get(i + 1), Some(b'"' | b'\\')) {
                 escaped = true;
                 i += 2;
-                continue;
+            } else {
+                i += 1;
             }
-            b'"' => {
-                let raw = &body[..i];
-                let value = if escaped {
-                    Cow::Owned(raw.replace("\\\"", "\"").replace("\\\\", "\\"))
-                } else {
-                    Cow::Borrowed(raw)
-                };
-                return Some((value, &body[i + 1..]));
-            }
-            _ => i += 1,
+            continue;
         }
+        let raw = &body[..i];
+        let value = if escaped {
+            Cow::Owned(raw.replace("\\\"", "\"").replace("\\\\", "\\"))
+        } else {
+            Cow::Borrowed(raw)
+        };
+        return Some((value, &body[i + 1..]));
     }
     None
 }
