@@ -114,13 +114,18 @@ pub fn process_reader(
     wait: Wait,
 ) -> Result<InputSummary, Error> {
     let mut batch = Batch::new(&output_name(input), opts, dest, rejected);
-    let counts = batch.add(input, reader, opts);
-    let finished = match wait {
+    let counts = match batch.add(input, reader, opts) {
+        Ok(c) => c,
+        Err(e) => {
+            // An input's output is all or nothing.
+            batch.abort();
+            return Err(e);
+        }
+    };
+    let (files, rejected_file) = match wait {
         Wait::Stored => batch.finish(),
         Wait::Committed => batch.close(),
-    };
-    let counts = counts?;
-    let (files, rejected_file) = finished?;
+    }?;
     Ok(InputSummary {
         input: input.name(),
         counts,
@@ -234,6 +239,27 @@ impl<'a, 'd, 'r> Batch<'a, 'd, 'r> {
                 Ok(())
             },
         )
+    }
+
+    /// Gives up the batch: files not closed yet are never committed, and those that were
+    /// (closed early to bound open files, or rolled over at `--max-file-rows`) are removed
+    /// again once their uploads are done. Neither the table files nor the rejected events
+    /// of a failed input are left behind. Removal failures are logged.
+    pub fn abort(self) {
+        let store = match &*self.dest {
+            Destination::Store(store) => Some(Arc::clone(store)),
+            Destination::Stream(_) => None,
+        };
+        let keys = self.tables.map(TableSink::abort).unwrap_or_default();
+        drop(self.rejected_object);
+        if let Some(store) = store {
+            let _ = store.sync();
+            for key in keys {
+                if let Err(e) = store.remove(&key) {
+                    tracing::error!("removing {} of a failed input: {e}", store.location(&key));
+                }
+            }
+        }
     }
 
     /// Closes the batch's files and waits until they are stored ([`Store::sync`], also

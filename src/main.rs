@@ -9,7 +9,7 @@ use jwas::job::{self, Destination, InputSummary, JobOptions, RejectedTo, Wait};
 use jwas::pipeline::{LineCounts, PipelineOptions, DEFAULT_BLOCK_BYTES, DEFAULT_MAX_EVENT_BYTES};
 use jwas::s3::{ReadAhead, S3Config, S3Store, S3};
 use jwas::sink::{self, LocalStore, TableOptions};
-use jwas::source::{Input, S3Uri};
+use jwas::source::{Escaped, Input, S3Uri};
 use jwas::worker::sources::Sources;
 use jwas::worker::{stop_on_signals, Worker, WorkerOptions};
 use jwas::{source, Error, LogType};
@@ -18,6 +18,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// Writes a line to standard error, ignoring failure: a closed or broken stderr (`2>&1 |
+/// head`) must not end the run with a panic, as `eprintln!` would.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
 
 #[derive(Parser)]
 #[command(
@@ -64,7 +72,7 @@ struct ParseArgs {
     /// or s3://bucket/prefix (every object under it) and s3://bucket/key (one object).
     /// gzip and zstd input is detected and decompressed.
     #[arg(required = true)]
-    inputs: Vec<String>,
+    inputs: Vec<std::ffi::OsString>,
     /// Output directory, s3://bucket/prefix, or '-' for NDJSON on standard output.
     #[arg(long)]
     out: String,
@@ -333,7 +341,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("jwas: error: {e:#}");
+            say!("jwas: error: {}", Escaped(&format!("{e:#}")));
             ExitCode::from(1)
         }
     }
@@ -448,7 +456,7 @@ fn gen(args: GenArgs) -> Result<()> {
         .filter(|t| stats.events[t.index()] > 0)
         .map(|t| format!("{} {}", t.short_name(), stats.events[t.index()]))
         .collect();
-    eprintln!(
+    say!(
         "jwas gen: {} bytes, {} lines, {} events ({}), {} to {}",
         stats.bytes,
         stats.lines,
@@ -463,7 +471,7 @@ fn gen(args: GenArgs) -> Result<()> {
 fn parse(args: ParseArgs) -> Result<ExitCode> {
     let to_stdout = args.out == "-";
     if to_stdout && matches!(args.output.format, FormatArg::Parquet) {
-        eprintln!("jwas: error: --out - writes NDJSON; add --format ndjson, or give a directory");
+        say!("jwas: error: --out - writes NDJSON; add --format ndjson, or give a directory");
         return Ok(ExitCode::from(2));
     }
     let opts = JobOptions {
@@ -473,9 +481,11 @@ fn parse(args: ParseArgs) -> Result<ExitCode> {
         source_label: args.source_label,
         ..args.output.job_options()
     };
-    let needs_s3 = std::iter::once(&args.out)
-        .chain(&args.inputs)
-        .any(|a| a.starts_with("s3://"));
+    let needs_s3 = args.out.starts_with("s3://")
+        || args
+            .inputs
+            .iter()
+            .any(|a| a.to_str().is_some_and(|a| a.starts_with("s3://")));
     let s3 = if needs_s3 {
         Some(S3::connect(&S3Config {
             endpoint_url: args.endpoint_url.clone(),
@@ -485,11 +495,15 @@ fn parse(args: ParseArgs) -> Result<ExitCode> {
     };
     let mut inputs = Vec::new();
     for arg in &args.inputs {
-        match (S3Uri::parse(arg).transpose()?, &s3) {
+        let uri = arg.to_str().and_then(S3Uri::parse).transpose()?;
+        match (uri, &s3) {
             (Some(uri), Some(s3)) => {
                 let found = s3.list(&uri)?;
                 if found.is_empty() {
-                    eprintln!("jwas: warning: {uri}: no objects (zero-size objects and folder keys are skipped)");
+                    say!(
+                        "jwas: warning: {}: no objects (zero-size objects and folder keys are skipped)",
+                        Escaped(&uri.to_string())
+                    );
                 }
                 inputs.extend(found);
             }
@@ -551,7 +565,7 @@ fn parse(args: ParseArgs) -> Result<ExitCode> {
             Error::Read { .. } => anyhow::Error::from(e),
             e => anyhow::Error::from(e).context(name.to_owned()),
         };
-        bar.suspend(|| eprintln!("jwas: error: {e:#}"));
+        bar.suspend(|| say!("jwas: error: {}", Escaped(&format!("{e:#}"))));
     };
     // Waits for an input's uploads; a failure fails the input.
     let settle = |pending: Option<(usize, Arc<dyn sink::Store>)>, failed: &mut [bool]| {
@@ -565,7 +579,7 @@ fn parse(args: ParseArgs) -> Result<ExitCode> {
     let mut failed = vec![false; inputs.len()];
     let mut outcomes = Vec::with_capacity(inputs.len());
     for (i, input) in inputs.iter().enumerate() {
-        bar.set_message(input.name());
+        bar.set_message(Escaped(&input.name()).to_string());
         let scoped = (!to_stdout).then(|| store.scoped());
         if let Some(s) = &scoped {
             dest = Destination::Store(Arc::clone(s));
@@ -615,7 +629,7 @@ fn parse(args: ParseArgs) -> Result<ExitCode> {
     }
     let total = print_summary(&summaries, if to_stdout { None } else { Some(&args.out) });
     if failures > 0 {
-        eprintln!("jwas: {failures} input(s) failed");
+        say!("jwas: {failures} input(s) failed");
         return Ok(ExitCode::from(1));
     }
     if args.fail_on_reject && total.rejected_events > 0 {
@@ -632,9 +646,13 @@ fn print_summary(summaries: &[InputSummary], out: Option<&str>) -> LineCounts {
     let mut total = LineCounts::default();
     let mut files = 0;
     let mut e = std::io::stderr().lock();
-    let width = summaries
+    let names: Vec<String> = summaries
         .iter()
-        .map(|s| s.input.len())
+        .map(|s| Escaped(&s.input).to_string())
+        .collect();
+    let width = names
+        .iter()
+        .map(|n| n.chars().count())
         .max()
         .unwrap_or(5)
         .clamp(5, 60);
@@ -655,10 +673,10 @@ fn print_summary(summaries: &[InputSummary], out: Option<&str>) -> LineCounts {
             c.rejected_lines
         );
     };
-    for s in summaries {
+    for (s, name) in summaries.iter().zip(&names) {
         total.add(&s.counts);
         files += s.files.len();
-        row(&s.input, &s.counts);
+        row(name, &s.counts);
     }
     row("total", &total);
     let c = &total;
@@ -687,10 +705,10 @@ fn print_summary(summaries: &[InputSummary], out: Option<&str>) -> LineCounts {
         }
     );
     if let Some(out) = out {
-        let _ = writeln!(e, "wrote {files} file(s) under {out}");
-        for s in summaries {
+        let _ = writeln!(e, "wrote {files} file(s) under {}", Escaped(out));
+        for (s, name) in summaries.iter().zip(&names) {
             if let Some(r) = &s.rejected_file {
-                let _ = writeln!(e, "rejected events of {}: {r}", s.input);
+                let _ = writeln!(e, "rejected events of {name}: {}", Escaped(r));
             }
         }
     }

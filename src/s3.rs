@@ -575,6 +575,22 @@ impl Store for S3Store {
             uploads: Arc::default(),
         })
     }
+
+    fn remove(&self, key: &str) -> Result<(), Error> {
+        let full = format!("{}{key}", self.prefix);
+        self.s3
+            .rt
+            .block_on(
+                self.s3
+                    .client
+                    .delete_object()
+                    .bucket(&self.bucket)
+                    .key(&full)
+                    .send(),
+            )
+            .map(|_| ())
+            .map_err(|e| s3_error(&self.location(key), e))
+    }
 }
 
 struct Multipart {

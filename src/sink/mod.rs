@@ -374,6 +374,27 @@ impl TableSink {
     }
 }
 
+impl TableSink {
+    /// Stops without closing the open files (they are dropped, never committed), and gives
+    /// the keys of the files closed before, which may have been committed: the caller
+    /// removes them, so that a failed input leaves no output.
+    pub fn abort(mut self) -> Vec<String> {
+        for w in &mut self.writers {
+            w.gathered.clear();
+            w.tx = None;
+        }
+        for w in &mut self.writers {
+            if let Some(h) = w.handle.take() {
+                let _ = h.join();
+            }
+        }
+        std::mem::take(&mut self.written)
+            .into_iter()
+            .map(|f| f.key)
+            .collect()
+    }
+}
+
 impl Drop for TableSink {
     /// Without [`TableSink::finish`] (an error elsewhere): the writer threads stop, and the
     /// files they had open are dropped uncommitted, so nothing half-written appears.

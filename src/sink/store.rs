@@ -28,6 +28,9 @@ pub trait Store: Send + Sync {
     /// A store writing to the same place whose [`Store::sync`] waits only for the objects
     /// created through it.
     fn scoped(&self) -> Arc<dyn Store>;
+    /// Removes the object at `key` (committed earlier); an object that is not there is no
+    /// error.
+    fn remove(&self, key: &str) -> Result<(), Error>;
 }
 
 /// A local directory.
@@ -154,5 +157,15 @@ impl Store for LocalStore {
 
     fn scoped(&self) -> Arc<dyn Store> {
         Arc::new(self.clone())
+    }
+
+    fn remove(&self, key: &str) -> Result<(), Error> {
+        let path = self.root.join(key);
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(Error::Write { path, source: e })
+            }
+            _ => Ok(()),
+        }
     }
 }

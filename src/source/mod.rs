@@ -10,6 +10,36 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
+/// A name (a path, a key, a message) for a terminal: control characters (ESC, newlines,
+/// C1 controls) are shown escaped (`\u{1b}`, `\n`), so that a file name can neither move
+/// the cursor nor split a line of the summary.
+#[derive(Clone, Copy, Debug)]
+pub struct Escaped<'a>(pub &'a str);
+
+impl std::fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut rest = self.0;
+        while let Some(i) = rest.find(char::is_control) {
+            f.write_str(&rest[..i])?;
+            let c = rest[i..].chars().next().unwrap_or_default();
+            write!(f, "{}", c.escape_default())?;
+            rest = &rest[i + c.len_utf8()..];
+        }
+        f.write_str(rest)
+    }
+}
+
+impl Escaped<'_> {
+    /// The escaped text.
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        if self.0.contains(char::is_control) {
+            std::borrow::Cow::Owned(self.to_string())
+        } else {
+            std::borrow::Cow::Borrowed(self.0)
+        }
+    }
+}
+
 /// One input to parse.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Input {
@@ -155,12 +185,12 @@ impl Input {
     }
 }
 
-/// [`decompress`] with the input's name on errors.
+/// [`decompress`] with the input's name on errors and warnings.
 pub fn open_decompressed(
     input: &Input,
     raw: Box<dyn Read + Send>,
 ) -> Result<Box<dyn Read + Send>, Error> {
-    decompress(raw).map_err(|source| Error::Read {
+    decompress_named(raw, &input.name()).map_err(|source| Error::Read {
         input: input.name(),
         source,
     })
@@ -168,6 +198,63 @@ pub fn open_decompressed(
 
 /// Wraps `input` in a gzip (multi-member) or zstd decoder when its first bytes say so.
 pub fn decompress(input: Box<dyn Read + Send>) -> std::io::Result<Box<dyn Read + Send>> {
+    decompress_named(input, "input")
+}
+
+/// gzip members one after another, as `gzip -dc` reads them. Bytes after a member that do
+/// not start another member (padding, a truncated copy, garbage) end the input: what came
+/// before is kept, and a warning says how many bytes were ignored.
+struct GzMembers<R: BufRead> {
+    decoder: Option<flate2::bufread::GzDecoder<R>>,
+    name: String,
+}
+
+impl<R: BufRead> Read for GzMembers<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            let Some(d) = self.decoder.as_mut() else {
+                return Ok(0);
+            };
+            let n = d.read(buf)?;
+            if n > 0 || buf.is_empty() {
+                return Ok(n);
+            }
+            // The member ended: another one follows, or nothing, or trailing bytes.
+            let Some(mut inner) = self
+                .decoder
+                .take()
+                .map(flate2::bufread::GzDecoder::into_inner)
+            else {
+                return Ok(0);
+            };
+            let next = loop {
+                match inner.fill_buf() {
+                    Ok(b) => break b,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                }
+            };
+            if next.is_empty() {
+                return Ok(0);
+            }
+            if next.starts_with(&[0x1f, 0x8b]) {
+                self.decoder = Some(flate2::bufread::GzDecoder::new(inner));
+                continue;
+            }
+            let ignored = std::io::copy(&mut inner, &mut std::io::sink())?;
+            tracing::warn!(
+                "{}: {ignored} byte(s) after the last gzip member are not gzip data and were ignored",
+                Escaped(&self.name)
+            );
+            return Ok(0);
+        }
+    }
+}
+
+fn decompress_named(
+    input: Box<dyn Read + Send>,
+    name: &str,
+) -> std::io::Result<Box<dyn Read + Send>> {
     let mut r = BufReader::with_capacity(1 << 20, input);
     let head = loop {
         match r.fill_buf() {
@@ -177,7 +264,10 @@ pub fn decompress(input: Box<dyn Read + Send>) -> std::io::Result<Box<dyn Read +
         }
     };
     Ok(if head.starts_with(&[0x1f, 0x8b]) {
-        Box::new(flate2::read::MultiGzDecoder::new(r))
+        Box::new(GzMembers {
+            decoder: Some(flate2::bufread::GzDecoder::new(r)),
+            name: name.to_owned(),
+        })
     } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
         Box::new(zstd::stream::read::Decoder::with_buffer(r)?)
     } else {
@@ -223,24 +313,25 @@ fn walk(dir: &Path, out: &mut Vec<Input>) -> Result<(), Error> {
 }
 
 /// Expands the command line's local inputs: files as given, directories into their files,
-/// `-`. (`s3://` inputs are listed by `jwas::s3::S3::list`.)
-pub fn expand(args: &[String]) -> Result<Vec<Input>, Error> {
+/// `-`. (`s3://` inputs are listed by `jwas::s3::S3::list`.) Paths need not be UTF-8;
+/// `p_source_object` shows such bytes as U+FFFD.
+pub fn expand<A: AsRef<std::ffi::OsStr>>(args: &[A]) -> Result<Vec<Input>, Error> {
     let mut out = Vec::new();
     for arg in args {
-        expand_one(arg, &mut out)?;
+        expand_one(arg.as_ref(), &mut out)?;
     }
     Ok(out)
 }
 
 /// Expands one local input, appending to `out`.
-pub fn expand_one(arg: &str, out: &mut Vec<Input>) -> Result<(), Error> {
+pub fn expand_one(arg: &std::ffi::OsStr, out: &mut Vec<Input>) -> Result<(), Error> {
     if arg == "-" {
         out.push(Input::Stdin);
         return Ok(());
     }
     let path = PathBuf::from(arg);
     let meta = std::fs::metadata(&path).map_err(|source| Error::Read {
-        input: arg.to_owned(),
+        input: path.display().to_string(),
         source,
     })?;
     if meta.is_dir() {
@@ -295,6 +386,15 @@ mod tests {
     }
 
     #[test]
+    fn names_are_escaped_for_terminals() {
+        assert_eq!(
+            Escaped("a\u{1b}[31mb\nc\u{9b}d").to_string(),
+            "a\\u{1b}[31mb\\nc\\u{9b}d"
+        );
+        assert_eq!(Escaped("plain é").text(), "plain é");
+    }
+
+    #[test]
     fn detects_compression_by_magic() {
         assert_eq!(read_all(b"plain\n".to_vec()), "plain\n");
         let mut gz = Vec::new();
@@ -303,7 +403,14 @@ mod tests {
             e.write_all(part.as_bytes()).unwrap();
             gz.extend(e.finish().unwrap());
         }
-        assert_eq!(read_all(gz), "one\ntwo\n");
+        assert_eq!(read_all(gz.clone()), "one\ntwo\n");
+        // Trailing bytes that are not another member: what came before is kept.
+        let mut trailing = gz.clone();
+        trailing.extend_from_slice(b"garbage\0\0\0");
+        assert_eq!(read_all(trailing), "one\ntwo\n");
+        let mut zeros = gz;
+        zeros.extend_from_slice(&[0; 512]);
+        assert_eq!(read_all(zeros), "one\ntwo\n");
         let zst = zstd::stream::encode_all(&b"zstd\n"[..], 1).unwrap();
         assert_eq!(read_all(zst), "zstd\n");
         assert_eq!(read_all(Vec::new()), "");

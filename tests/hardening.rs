@@ -1,0 +1,208 @@
+//! Hostile and careless input, each case found once and kept: partial output, compressed
+//! input with trailing bytes, names with control characters, file names that are not
+//! UTF-8, closed standard error, stale temporaries, rows on standard output in input order.
+
+mod support;
+
+use std::io::Write;
+use std::process::Stdio;
+use support::*;
+
+/// A generated log spanning many hours (so that files close, and are committed, while the
+/// input is still being read), gzipped.
+fn many_hours_gz(bytes: u64) -> Vec<u8> {
+    let (data, _) = jwas::gen::generate_to_vec(&jwas::gen::GenOptions {
+        seed: 9,
+        bytes,
+        events_per_second: 0.02,
+        ..jwas::gen::GenOptions::default()
+    });
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&data).unwrap();
+    gz.finish().unwrap()
+}
+
+fn all_files(dir: &std::path::Path) -> Vec<String> {
+    fn walk(d: &std::path::Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(d).into_iter().flatten().flatten() {
+            if e.path().is_dir() {
+                walk(&e.path(), out);
+            } else {
+                out.push(e.path().display().to_string());
+            }
+        }
+    }
+    let mut v = Vec::new();
+    walk(dir, &mut v);
+    v.sort();
+    v
+}
+
+#[test]
+fn a_failed_input_leaves_no_output() {
+    let dir = TempDir::new("partial-in");
+    let gz = many_hours_gz(4 << 20);
+    let truncated = &gz[..gz.len() * 3 / 4];
+    std::fs::write(dir.path().join("cut.log.gz"), truncated).unwrap();
+    std::fs::write(dir.path().join("whole.log.gz"), &gz).unwrap();
+    let out = TempDir::new("partial-out");
+    // Files roll over every 50 rows and at most 4 are open: many are committed before the
+    // input turns out to be truncated.
+    let cut = dir.path().join("cut.log.gz").display().to_string();
+    let (_, stderr) = jwas_ok(
+        &[
+            "parse",
+            &cut,
+            "--out",
+            &out.str(),
+            "--max-file-rows",
+            "50",
+            "--reference-time",
+            REFERENCE,
+        ],
+        1,
+    );
+    assert!(stderr.contains("cut.log.gz"), "{stderr}");
+    assert!(stderr.contains("rows: none"), "{stderr}");
+    assert!(stderr.contains("wrote 0 file(s)"), "{stderr}");
+    assert_eq!(all_files(out.path()), Vec::<String>::new(), "{stderr}");
+
+    // With a good input next to it: only the good input's files remain.
+    let whole = dir.path().join("whole.log.gz").display().to_string();
+    let (_, stderr) = jwas_ok(
+        &[
+            "parse",
+            &cut,
+            &whole,
+            "--out",
+            &out.str(),
+            "--max-file-rows",
+            "50",
+            "--reference-time",
+            REFERENCE,
+        ],
+        1,
+    );
+    let wrote: usize = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("wrote ")?.split(' ').next()?.parse().ok())
+        .unwrap();
+    let parquet: Vec<_> = all_files(out.path())
+        .into_iter()
+        .filter(|f| f.ends_with(".parquet"))
+        .collect();
+    assert!(wrote > 10);
+    assert_eq!(parquet.len(), wrote, "{stderr}");
+}
+
+#[test]
+fn trailing_bytes_after_gzip_are_ignored_with_a_warning() {
+    let dir = TempDir::new("gz-trailing");
+    let mut gz = Vec::new();
+    let mut e = flate2::write::GzEncoder::new(&mut gz, flate2::Compression::fast());
+    e.write_all(&std::fs::read(root().join("testdata/audit.log")).unwrap())
+        .unwrap();
+    e.finish().unwrap();
+    gz.extend_from_slice(b"not gzip at all\n");
+    let path = dir.path().join("audit.log.gz");
+    std::fs::write(&path, &gz).unwrap();
+    let out = TempDir::new("gz-trailing-out");
+    let (_, stderr) = jwas_ok(
+        &[
+            "parse",
+            &path.display().to_string(),
+            "--out",
+            &out.str(),
+            "--reference-time",
+            REFERENCE,
+        ],
+        0,
+    );
+    assert!(
+        stderr.contains("16 byte(s) after the last gzip member are not gzip data and were ignored"),
+        "{stderr}"
+    );
+    let direct = TempDir::new("gz-trailing-direct");
+    let (_, plain) = jwas_ok(
+        &[
+            "parse",
+            "testdata/audit.log",
+            "--out",
+            &direct.str(),
+            "--reference-time",
+            REFERENCE,
+        ],
+        0,
+    );
+    let rows = |s: &str| {
+        s.lines()
+            .find(|l| l.starts_with("rows:"))
+            .map(str::to_owned)
+    };
+    assert_eq!(rows(&stderr), rows(&plain), "{stderr}");
+}
+
+#[test]
+fn control_characters_in_names_are_escaped_in_the_summary() {
+    let dir = TempDir::new("ctl-names");
+    let name = "a\u{1b}[31mred\nline.log";
+    std::fs::copy(root().join("testdata/mws.log"), dir.path().join(name)).unwrap();
+    let out = TempDir::new("ctl-names-out");
+    let (_, stderr) = jwas_ok(
+        &[
+            "parse",
+            &dir.str(),
+            "--out",
+            &out.str(),
+            "--reference-time",
+            REFERENCE,
+        ],
+        0,
+    );
+    assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
+    assert!(stderr.contains("a\\u{1b}[31mred\\nline.log"), "{stderr}");
+    // Every summary row is one line: header, the input, total.
+    let rows = stderr
+        .lines()
+        .take_while(|l| !l.starts_with("lines "))
+        .count();
+    assert_eq!(rows, 3, "{stderr}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_file_name_that_is_not_utf8_can_be_given() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = TempDir::new("non-utf8");
+    let name = std::ffi::OsStr::from_bytes(b"caf\xe9.log");
+    let path = dir.path().join(name);
+    std::fs::copy(root().join("testdata/postgres.log"), &path).unwrap();
+    let out = TempDir::new("non-utf8-out");
+    let status = jwas_cmd(&[])
+        .arg("parse")
+        .arg(&path)
+        .args(["--out", &out.str(), "--reference-time", REFERENCE])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&status.stderr);
+    assert_eq!(status.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("rows: juniper_postgres 23"), "{stderr}");
+    assert!(stderr.contains("caf\u{fffd}.log"), "{stderr}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_closed_standard_error_is_no_panic() {
+    // Standard error is a pipe whose reader is gone before jwas writes its summary.
+    for _ in 0..5 {
+        let out = TempDir::new("closed-stderr");
+        let mut child = jwas_cmd(&["parse", "testdata/mixed.log", "--out", &out.str()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stderr.take());
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(0), "{status:?}");
+    }
+}
