@@ -204,19 +204,26 @@ impl<'a, 'd, 'r> Batch<'a, 'd, 'r> {
             opts.pipeline,
             &source_object,
             |out: BlockOutput| {
-                for hb in &out.batches {
-                    match (&mut *tables, &mut **dest) {
-                        (Some(t), _) => t.write(hb)?,
-                        (None, Destination::Stream(w)) => ndjson::write_batch(*w, &hb.batch)
-                            .map_err(|source| Error::Write {
-                                path: "-".into(),
-                                source,
-                            })?,
-                        (None, Destination::Store(_)) => {}
+                match (&mut *tables, &mut **dest) {
+                    (Some(t), _) => {
+                        for hb in &out.batches {
+                            t.write(hb)?;
+                        }
+                        t.flush()?;
                     }
-                }
-                if let Some(t) = tables {
-                    t.flush()?;
+                    // A stream gets the rows in input order, tables interleaved.
+                    (None, Destination::Stream(w)) => {
+                        let mut line = Vec::new();
+                        for (hb, row) in out.rows_in_order() {
+                            ndjson::write_row(*w, &hb.batch, row, &mut line).map_err(|source| {
+                                Error::Write {
+                                    path: "-".into(),
+                                    source,
+                                }
+                            })?;
+                        }
+                    }
+                    (None, Destination::Store(_)) => {}
                 }
                 for r in &out.rejected {
                     let (w, path): (&mut dyn Write, &str) = match &mut **rejected {

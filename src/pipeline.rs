@@ -103,6 +103,33 @@ pub struct LineCounts {
     pub rows: [u64; 6],
 }
 
+impl BlockOutput {
+    /// Every row of the block in input order, as (hour batch, row in it): tables
+    /// interleaved as the events came, whatever their hours.
+    pub fn rows_in_order(&self) -> impl Iterator<Item = (&HourBatch, usize)> + '_ {
+        // Each table's hour batches, by where they start in the table's rows.
+        let mut by_table: [Vec<&HourBatch>; 6] = Default::default();
+        for b in &self.batches {
+            by_table[b.log_type.index()].push(b);
+        }
+        for v in &mut by_table {
+            v.sort_by_key(|b| b.offset);
+        }
+        let mut cursor = [(0usize, 0usize); 6]; // (batch, row) per table
+        self.order.iter().filter_map(move |&t| {
+            let t = usize::from(t);
+            let (bi, row) = cursor[t];
+            let batch = *by_table[t].get(bi)?;
+            cursor[t] = if row + 1 < batch.batch.num_rows() {
+                (bi, row + 1)
+            } else {
+                (bi + 1, 0)
+            };
+            Some((batch, row))
+        })
+    }
+}
+
 impl LineCounts {
     /// Adds another count to this one.
     pub fn add(&mut self, o: &LineCounts) {
@@ -133,6 +160,8 @@ pub struct HourBatch {
     pub hour: i64,
     /// The rows, in input order.
     pub batch: RecordBatch,
+    /// Where the first row is among the block's rows of this table.
+    pub offset: usize,
 }
 
 /// What parsing one block produced. Line numbers in `rejected` are already absolute.
@@ -140,6 +169,9 @@ pub struct HourBatch {
 pub struct BlockOutput {
     /// Batches by table and hour.
     pub batches: Vec<HourBatch>,
+    /// The table of each row written, in input order ([`LogType::index`]): with
+    /// [`HourBatch::offset`], the rows of all tables in the order of the input.
+    pub order: Vec<u8>,
     /// Rejected events, in input order.
     pub rejected: Vec<RejectedEvent>,
     /// Line accounting.
@@ -606,9 +638,10 @@ pub fn parse_block(data: &[u8], offset: u64, ctx: &ParseContext) -> Result<Block
             (Cow::Owned(t), _) => Head::of(first_line(t)),
         };
         match event(&text, head, event_offset, ctx, &mut builders, &mut scratch)? {
-            Ok(()) => {
+            Ok(t) => {
                 out.counts.first_lines += 1;
                 out.counts.continuation_lines += event_lines - 1;
+                out.order.push(t.index() as u8);
             }
             Err(reason) => {
                 out.counts.rejected_lines += event_lines;
@@ -635,6 +668,7 @@ pub fn parse_block(data: &[u8], offset: u64, ctx: &ParseContext) -> Result<Block
                 log_type: t,
                 hour: run[0],
                 batch: batch.slice(start, run.len()),
+                offset: start,
             });
             start += run.len();
         }
@@ -656,8 +690,8 @@ fn reject(out: &mut BlockOutput, line: u64, byte_offset: u64, reason: String, ra
     });
 }
 
-/// Parses one event (its text and its first line's header) and appends it. The inner
-/// `Err` is a rejection reason.
+/// Parses one event (its text and its first line's header) and appends it to its table,
+/// which it gives. The inner `Err` is a rejection reason.
 fn event(
     text: &str,
     head: Option<Head>,
@@ -665,7 +699,7 @@ fn event(
     ctx: &ParseContext,
     builders: &mut Builders,
     scratch: &mut RowScratch,
-) -> Result<Result<(), String>, Error> {
+) -> Result<Result<LogType, String>, Error> {
     if text.len() > ctx.max_event_bytes {
         return Ok(Err(format!(
             "event longer than {} bytes ({} bytes)",
@@ -725,7 +759,7 @@ fn event(
     };
     let table = builders.get(t, time.div_euclid(HOUR_MS));
     append_event(table, h.hostname, &ev, &std, scratch);
-    Ok(Ok(()))
+    Ok(Ok(t))
 }
 
 #[cfg(test)]

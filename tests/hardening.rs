@@ -206,3 +206,85 @@ fn a_closed_standard_error_is_no_panic() {
         assert_eq!(status.code(), Some(0), "{status:?}");
     }
 }
+
+#[test]
+fn stale_temporaries_of_dead_processes_are_removed_by_the_next_run() {
+    let out = TempDir::new("stale-tmp");
+    jwas_ok(
+        &[
+            "parse",
+            "testdata/mws.log",
+            "--out",
+            &out.str(),
+            "--reference-time",
+            REFERENCE,
+        ],
+        0,
+    );
+    let parquet = all_files(out.path())
+        .into_iter()
+        .find(|f| f.ends_with(".parquet"))
+        .unwrap();
+    let dir = std::path::Path::new(&parquet).parent().unwrap().to_owned();
+    // What a process killed mid-write leaves: a temporary named after its (now unused) pid.
+    let dead = std::process::Command::new("true").spawn().unwrap();
+    let pid = dead.id();
+    let mut dead = dead;
+    dead.wait().unwrap();
+    let stale = dir.join(format!(".x.parquet.tmp-{pid}"));
+    std::fs::write(&stale, b"").unwrap();
+    let alive = dir.join(format!(".y.parquet.tmp-{}", std::process::id()));
+    std::fs::write(&alive, b"").unwrap();
+    jwas_ok(
+        &[
+            "parse",
+            "testdata/mws.log",
+            "--out",
+            &out.str(),
+            "--reference-time",
+            REFERENCE,
+        ],
+        0,
+    );
+    assert!(!stale.exists(), "{}", stale.display());
+    assert!(alive.exists(), "a running process's temporary is kept");
+}
+
+/// The vendor's Access example goes back in time (21:11:47, then 19:48:14): standard
+/// output keeps the input's order all the same, within and across tables.
+#[test]
+fn rows_on_standard_output_are_in_input_order() {
+    let log = "Mar 19 21:11:47 h [INFO][mws-access][se-request-6] key:a,PHASE_REQUEST_PRE_PROCESS,127.0.0.1,http://h/1\n\
+Mar 19 20:00:00 h [INFO][mws-cluster-services][db-cleanup] between\n\
+Mar 19 19:48:14 h [INFO][mws-access][se-request-6] key:b,PHASE_REQUEST_PRE_PROCESS,127.0.0.1,http://h/2\n\
+Mar 19 22:00:00 h [INFO][mws-access][se-request-6] key:c,PHASE_REQUEST_PRE_PROCESS,127.0.0.1,http://h/3\n\
+Mar 19 18:00:00 h [INFO][mws-cluster-services][db-cleanup] last\n";
+    let dir = TempDir::new("order");
+    let path = dir.path().join("order.log");
+    std::fs::write(&path, log).unwrap();
+    let (stdout, _) = jwas_ok(
+        &[
+            "parse",
+            &path.display().to_string(),
+            "--out",
+            "-",
+            "--format",
+            "ndjson",
+            "--reference-time",
+            REFERENCE,
+        ],
+        0,
+    );
+    let seen: Vec<String> = stdout
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["unique_request_key"]
+                .as_str()
+                .or(v["log_message"].as_str())
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(seen, ["a", "between", "b", "c", "last"]);
+}

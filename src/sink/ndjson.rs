@@ -71,21 +71,31 @@ fn value(out: &mut Vec<u8>, col: &dyn Array, row: usize) {
 
 /// Writes every row of `batch` as one line of JSON.
 pub fn write_batch(w: &mut dyn Write, batch: &RecordBatch) -> io::Result<()> {
-    let schema = batch.schema();
     let mut line = Vec::with_capacity(2048);
     for row in 0..batch.num_rows() {
-        line.clear();
-        line.push(b'{');
-        for (i, (field, col)) in schema.fields().iter().zip(batch.columns()).enumerate() {
-            if i > 0 {
-                line.push(b',');
-            }
-            json_str(&mut line, field.name());
-            line.push(b':');
-            value(&mut line, col.as_ref(), row);
-        }
-        line.extend_from_slice(b"}\n");
-        w.write_all(&line)?;
+        write_row(w, batch, row, &mut line)?;
     }
     Ok(())
+}
+
+/// Writes row `row` of `batch` as one line of JSON (`line` is scratch space).
+pub fn write_row(
+    w: &mut dyn Write,
+    batch: &RecordBatch,
+    row: usize,
+    line: &mut Vec<u8>,
+) -> io::Result<()> {
+    let schema = batch.schema_ref();
+    line.clear();
+    line.push(b'{');
+    for (i, (field, col)) in schema.fields().iter().zip(batch.columns()).enumerate() {
+        if i > 0 {
+            line.push(b',');
+        }
+        json_str(line, field.name());
+        line.push(b':');
+        value(line, col.as_ref(), row);
+    }
+    line.extend_from_slice(b"}\n");
+    w.write_all(line)
 }

@@ -34,10 +34,18 @@ pub trait Store: Send + Sync {
 }
 
 /// A local directory.
+///
+/// Files are written as `.<name>.tmp-<pid>` beside their final name and renamed when
+/// committed. A process killed mid-write leaves its temporaries behind; the first time a
+/// later run writes into a directory that already existed, it removes the temporaries of
+/// processes that no longer run (on Linux, where `/proc` tells; elsewhere remove
+/// `.*.tmp-*` files by hand when no jwas runs).
 #[derive(Clone, Debug)]
 pub struct LocalStore {
     root: PathBuf,
     durable: bool,
+    /// Directories this process has made or checked, shared by scoped copies.
+    known_dirs: Arc<std::sync::Mutex<std::collections::HashSet<PathBuf>>>,
 }
 
 impl LocalStore {
@@ -49,6 +57,7 @@ impl LocalStore {
         LocalStore {
             root: root.into(),
             durable: false,
+            known_dirs: Arc::default(),
         }
     }
 
@@ -57,7 +66,29 @@ impl LocalStore {
         LocalStore {
             root: root.into(),
             durable: true,
+            known_dirs: Arc::default(),
         }
+    }
+
+    /// Makes `dir` if needed, once per process; a directory that already existed has its
+    /// stale temporaries removed.
+    fn prepare_dir(&self, dir: &Path) -> std::io::Result<()> {
+        let mut known = match self.known_dirs.lock() {
+            Ok(k) => k,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if known.contains(dir) {
+            return Ok(());
+        }
+        match std::fs::create_dir(dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                remove_stale_temporaries(dir)
+            }
+            Err(_) => std::fs::create_dir_all(dir)?,
+        }
+        known.insert(dir.to_owned());
+        Ok(())
     }
 
     /// The directory.
@@ -121,6 +152,34 @@ impl Drop for LocalObject {
     }
 }
 
+/// Removes `.<name>.tmp-<pid>` files in `dir` whose process is gone (best effort: any error
+/// leaves the file).
+fn remove_stale_temporaries(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name
+            .to_str()
+            .filter(|n| n.starts_with('.'))
+            .and_then(|n| n.rsplit_once(".tmp-"))
+            .and_then(|(_, pid)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != process_id() && !process_runs(pid) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+/// Whether process `pid` still runs; `true` where that cannot be told.
+fn process_runs(pid: u32) -> bool {
+    let proc = Path::new("/proc");
+    !proc.join("self").exists() || proc.join(pid.to_string()).exists()
+}
+
 /// This process's id (asked once: temporary names carry it).
 fn process_id() -> u32 {
     static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
@@ -135,7 +194,7 @@ impl Store for LocalStore {
             source,
         };
         let dir = path.parent().unwrap_or(&self.root);
-        std::fs::create_dir_all(dir).map_err(wrap)?;
+        self.prepare_dir(dir).map_err(wrap)?;
         let name = path
             .file_name()
             .and_then(|n| n.to_str())
