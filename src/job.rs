@@ -50,16 +50,17 @@ impl Default for JobOptions {
 pub enum Destination<'w> {
     /// Partitioned files in a store.
     Store(Arc<dyn Store>),
-    /// NDJSON rows on a stream (standard output).
-    Stream(&'w mut dyn Write),
+    /// NDJSON rows on a stream (standard output), and its name for messages.
+    Stream(&'w mut dyn Write, &'w str),
 }
 
 /// Where rejected events go.
 pub enum RejectedTo<'w> {
     /// `_rejected/<name>.ndjson` in the store, one object per input.
     Store(Arc<dyn Store>),
-    /// One stream for all inputs (standard error or `--rejected FILE`).
-    Stream(&'w mut dyn Write),
+    /// One stream for all inputs (standard error or `--rejected FILE`), and its name for
+    /// messages.
+    Stream(&'w mut dyn Write, &'w str),
 }
 
 /// What one input produced.
@@ -159,7 +160,7 @@ impl<'a, 'd, 'r> Batch<'a, 'd, 'r> {
                 opts.tables,
                 name.to_owned(),
             )),
-            Destination::Stream(_) => None,
+            Destination::Stream(..) => None,
         };
         Batch {
             dest,
@@ -212,12 +213,12 @@ impl<'a, 'd, 'r> Batch<'a, 'd, 'r> {
                         t.flush()?;
                     }
                     // A stream gets the rows in input order, tables interleaved.
-                    (None, Destination::Stream(w)) => {
+                    (None, Destination::Stream(w, name)) => {
                         let mut line = Vec::new();
                         for (hb, row) in out.rows_in_order() {
                             ndjson::write_row(*w, &hb.batch, row, &mut line).map_err(|source| {
                                 Error::Write {
-                                    path: "-".into(),
+                                    path: (*name).into(),
                                     source,
                                 }
                             })?;
@@ -227,7 +228,7 @@ impl<'a, 'd, 'r> Batch<'a, 'd, 'r> {
                 }
                 for r in &out.rejected {
                     let (w, path): (&mut dyn Write, &str) = match &mut **rejected {
-                        RejectedTo::Stream(w) => (*w, "-"),
+                        RejectedTo::Stream(w, name) => (*w, *name),
                         RejectedTo::Store(store) => {
                             if rejected_object.is_none() {
                                 *rejected_object = Some(store.create(rejected_key)?);
@@ -253,20 +254,10 @@ impl<'a, 'd, 'r> Batch<'a, 'd, 'r> {
     /// again once their uploads are done. Neither the table files nor the rejected events
     /// of a failed input are left behind. Removal failures are logged.
     pub fn abort(self) {
-        let store = match &*self.dest {
-            Destination::Store(store) => Some(Arc::clone(store)),
-            Destination::Stream(_) => None,
-        };
-        let keys = self.tables.map(TableSink::abort).unwrap_or_default();
-        drop(self.rejected_object);
-        if let Some(store) = store {
-            let _ = store.sync();
-            for key in keys {
-                if let Err(e) = store.remove(&key) {
-                    tracing::error!("removing {} of a failed input: {e}", store.location(&key));
-                }
-            }
+        if let Some(t) = self.tables {
+            t.abort();
         }
+        drop(self.rejected_object);
     }
 
     /// Closes the batch's files and waits until they are stored ([`Store::sync`], also
@@ -276,11 +267,11 @@ impl<'a, 'd, 'r> Batch<'a, 'd, 'r> {
         let stores = [
             match &*self.dest {
                 Destination::Store(store) => Some(Arc::clone(store)),
-                Destination::Stream(_) => None,
+                Destination::Stream(..) => None,
             },
             match &*self.rejected {
                 RejectedTo::Store(store) => Some(Arc::clone(store)),
-                RejectedTo::Stream(_) => None,
+                RejectedTo::Stream(..) => None,
             },
         ];
         let written = self.close();
@@ -294,6 +285,7 @@ impl<'a, 'd, 'r> Batch<'a, 'd, 'r> {
 
     /// Closes and commits the batch's files without waiting for a background store
     /// (see [`Wait::Committed`]).
+    /// If anything fails, nothing of the batch is left (see [`Batch::abort`]).
     pub fn close(self) -> Result<(Vec<WrittenFile>, Option<String>), Error> {
         let files = match self.tables {
             Some(t) => t.finish()?,
@@ -301,7 +293,12 @@ impl<'a, 'd, 'r> Batch<'a, 'd, 'r> {
         };
         let rejected_file = match (self.rejected_object, &*self.rejected) {
             (Some(o), RejectedTo::Store(store)) => {
-                o.commit()?;
+                if let Err(e) = o.commit() {
+                    if let Destination::Store(tables) = &*self.dest {
+                        TableSink::remove(tables.as_ref(), &files);
+                    }
+                    return Err(e);
+                }
                 Some(store.location(&self.rejected_key))
             }
             _ => None,

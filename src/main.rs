@@ -426,10 +426,13 @@ fn schema(args: SchemaArgs) -> Result<()> {
             } else {
                 "\n"
             };
-            out.write_all(sep.as_bytes())?;
+            out.write_all(sep.as_bytes())
+                .context("writing standard output")?;
         }
-        out.write_all(text.as_bytes())?;
+        out.write_all(text.as_bytes())
+            .context("writing standard output")?;
     }
+    out.flush().context("writing standard output")?;
     Ok(())
 }
 
@@ -445,7 +448,7 @@ fn gen(args: GenArgs) -> Result<()> {
         events_per_second: args.events_per_second,
     };
     let stats = if args.out == "-" {
-        jwas::gen::generate(&opts, std::io::stdout().lock())?
+        jwas::gen::generate(&opts, std::io::stdout().lock()).context("writing standard output")?
     } else {
         let f =
             std::fs::File::create(&args.out).with_context(|| format!("creating {}", args.out))?;
@@ -521,14 +524,19 @@ fn parse(args: ParseArgs) -> Result<ExitCode> {
         )),
         None => None,
     };
+    let rejected_name = args
+        .rejected
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
     let mut dest = if to_stdout {
-        Destination::Stream(&mut stdout_lock)
+        Destination::Stream(&mut stdout_lock, "standard output")
     } else {
         Destination::Store(Arc::clone(&store))
     };
     let mut rejected = match (&mut rejected_file, to_stdout) {
-        (Some(f), _) => RejectedTo::Stream(f),
-        (None, true) => RejectedTo::Stream(&mut stderr),
+        (Some(f), _) => RejectedTo::Stream(f, &rejected_name),
+        (None, true) => RejectedTo::Stream(&mut stderr, "standard error"),
         (None, false) => RejectedTo::Store(Arc::clone(&store)),
     };
 
@@ -623,9 +631,10 @@ fn parse(args: ParseArgs) -> Result<ExitCode> {
         .collect();
     bar.finish_and_clear();
     drop(dest);
-    stdout_lock.flush()?;
+    stdout_lock.flush().context("writing standard output")?;
     if let Some(mut f) = rejected_file {
-        f.flush()?;
+        f.flush()
+            .with_context(|| format!("writing {}", Escaped(&rejected_name)))?;
     }
     let total = print_summary(&summaries, if to_stdout { None } else { Some(&args.out) });
     if failures > 0 {

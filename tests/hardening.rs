@@ -288,3 +288,59 @@ Mar 19 18:00:00 h [INFO][mws-cluster-services][db-cleanup] last\n";
         .collect();
     assert_eq!(seen, ["a", "between", "b", "c", "last"]);
 }
+
+/// A full device: the error names what was being written, and gives its cause once.
+#[cfg(target_os = "linux")]
+#[test]
+fn write_errors_name_the_file_and_give_the_cause_once() {
+    let out = TempDir::new("full");
+    let (_, stderr) = jwas_ok(
+        &[
+            "parse",
+            "testdata/mixed.log",
+            "--out",
+            &out.str(),
+            "--rejected",
+            "/dev/full",
+            "--reference-time",
+            REFERENCE,
+        ],
+        1,
+    );
+    assert!(
+        stderr.contains("jwas: error: writing /dev/full: No space left on device"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("No space left on device").count(),
+        1,
+        "{stderr}"
+    );
+
+    let full = std::fs::File::options()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let run = jwas_cmd(&[
+        "parse",
+        "testdata/mixed.log",
+        "--out",
+        "-",
+        "--format",
+        "ndjson",
+    ])
+    .stdout(full)
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("writing standard output: No space left on device"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("No space left on device").count(),
+        1,
+        "{stderr}"
+    );
+}

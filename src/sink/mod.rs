@@ -214,6 +214,7 @@ pub struct TableSink {
     tick: u64,
     written: Vec<WrittenFile>,
     writers: Vec<Writer>,
+    store: Arc<dyn Store>,
 }
 
 impl TableSink {
@@ -249,6 +250,7 @@ impl TableSink {
             tick: 0,
             written: Vec::new(),
             writers,
+            store,
         }
     }
 
@@ -351,34 +353,54 @@ impl TableSink {
     }
 
     /// Closes every file and waits for the writer threads; returns the files written,
-    /// sorted by key.
+    /// sorted by key. If any file fails, none is left: those committed are removed.
     pub fn finish(mut self) -> Result<Vec<WrittenFile>, Error> {
         let mut parts: Vec<_> = self.open.keys().copied().collect();
         parts.sort();
-        for part in parts {
-            self.close(part)?;
-        }
-        self.flush()?;
         let mut first_error = None;
+        for part in parts {
+            if let Err(e) = self.close(part) {
+                first_error = Some(e);
+                break;
+            }
+        }
+        if first_error.is_none() {
+            first_error = self.flush().err();
+        }
         for w in &mut self.writers {
             if let (Err(e), None) = (w.stop(), &first_error) {
                 first_error = Some(e);
             }
         }
         if let Some(e) = first_error {
+            self.remove_written();
             return Err(e);
         }
         let mut written = std::mem::take(&mut self.written);
         written.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(written)
     }
+
+    /// Removes the files closed so far (once their uploads are done), so that what failed
+    /// leaves nothing behind. Removal failures are logged.
+    fn remove_written(&mut self) {
+        let _ = self.store.sync();
+        for f in std::mem::take(&mut self.written) {
+            if let Err(e) = self.store.remove(&f.key) {
+                tracing::error!(
+                    "removing {} after a failure: {e}",
+                    self.store.location(&f.key)
+                );
+            }
+        }
+    }
 }
 
 impl TableSink {
-    /// Stops without closing the open files (they are dropped, never committed), and gives
-    /// the keys of the files closed before, which may have been committed: the caller
-    /// removes them, so that a failed input leaves no output.
-    pub fn abort(mut self) -> Vec<String> {
+    /// Gives up: the open files are dropped, never committed, and those closed before
+    /// (to bound open files, or at `--max-file-rows`) are removed again, so that a failed
+    /// input leaves no output.
+    pub fn abort(mut self) {
         for w in &mut self.writers {
             w.gathered.clear();
             w.tx = None;
@@ -388,10 +410,18 @@ impl TableSink {
                 let _ = h.join();
             }
         }
-        std::mem::take(&mut self.written)
-            .into_iter()
-            .map(|f| f.key)
-            .collect()
+        self.remove_written();
+    }
+
+    /// Removes files this sink wrote and [`TableSink::finish`] returned (when what should
+    /// have been written with them failed).
+    pub fn remove(store: &dyn Store, files: &[WrittenFile]) {
+        let _ = store.sync();
+        for f in files {
+            if let Err(e) = store.remove(&f.key) {
+                tracing::error!("removing {} after a failure: {e}", store.location(&f.key));
+            }
+        }
     }
 }
 
@@ -458,8 +488,9 @@ impl WriterState<'_> {
         file: &mut FileState,
         batches: &[RecordBatch],
     ) -> Result<(), Error> {
-        let wrap = |path: &str, source| Error::Write {
-            path: path.into(),
+        let store = self.store;
+        let wrap = |key: &str, source| Error::Write {
+            path: store.location(key).into(),
             source,
         };
         self.out.clear();
@@ -519,8 +550,9 @@ impl WriterState<'_> {
         if let Some(object) = file.ndjson.take() {
             return object.commit();
         }
-        let wrap = |path: &str, source| Error::Write {
-            path: path.into(),
+        let store = self.store;
+        let wrap = |key: &str, source| Error::Write {
+            path: store.location(key).into(),
             source,
         };
         if file.parquet.is_none() && file.pending_rows < DEFAULT_ROW_GROUP_ROWS {
@@ -611,7 +643,7 @@ fn writer_loop(
                 };
                 if let Some(o) = file.ndjson.as_mut() {
                     ndjson::write_batch(o, &batch).map_err(|source| Error::Write {
-                        path: file.key.clone().into(),
+                        path: store.location(&file.key).into(),
                         source,
                     })?;
                     continue;
