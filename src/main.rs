@@ -394,10 +394,7 @@ fn enqueue(args: EnqueueArgs) -> Result<()> {
     let s3 = S3::connect(&S3Config {
         endpoint_url: args.endpoint_url.clone(),
     })?;
-    let uri = S3Uri {
-        bucket: args.bucket,
-        key: args.prefix,
-    };
+    let uri = S3Uri::new(&args.bucket, &args.prefix)?;
     let n = jwas::worker::enqueue(&s3, &uri, &args.queue_url)?;
     println!("queued {n} object(s) from {uri} to {}", args.queue_url);
     Ok(())

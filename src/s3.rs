@@ -98,8 +98,20 @@ impl S3 {
 
     /// Runs a future on this client's runtime, from a thread outside it (it panics when
     /// called from async code: use `spawn_blocking` there).
-    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
-        self.rt.block_on(f)
+    ///
+    /// A panic inside the AWS SDK (it has some on request building from odd input) is an
+    /// error here, not the end of the process.
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> Result<F::Output, Error> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.rt.block_on(f))).map_err(
+            |p| {
+                let what = p
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| p.downcast_ref::<&str>().copied())
+                    .unwrap_or("a panic");
+                Error::Worker(format!("the AWS SDK failed: {what}"))
+            },
+        )
     }
 
     /// The runtime, to spawn background tasks on (e.g. an SQS heartbeat).
@@ -116,7 +128,7 @@ impl S3 {
     /// every object under `key/` (the whole bucket for an empty key), in key order, without
     /// zero-size objects and keys ending in `/`.
     pub fn list(&self, uri: &S3Uri) -> Result<Vec<Input>, Error> {
-        self.rt.block_on(async {
+        self.block_on(async {
             let whole = uri.to_string();
             if !uri.key.is_empty() && !uri.key.ends_with('/') {
                 match self.head_async(uri).await {
@@ -130,20 +142,31 @@ impl S3 {
                     Err(e) => return Err(e),
                 }
             }
+            // Keys come URL-encoded: a key with a control character would otherwise make
+            // the XML response unreadable, and the whole listing fail.
             let mut pages = self
                 .client
                 .list_objects_v2()
                 .bucket(&uri.bucket)
                 .prefix(uri.folder())
+                .encoding_type(aws_sdk_s3::types::EncodingType::Url)
                 .into_paginator()
                 .send();
             let mut out = Vec::new();
             while let Some(page) = pages.next().await {
                 let page = page.map_err(|e| s3_error(&whole, e))?;
                 for o in page.contents() {
-                    let (Some(key), Some(size)) = (o.key(), o.size()) else {
+                    let (Some(encoded), Some(size)) = (o.key(), o.size()) else {
                         continue;
                     };
+                    let Some(key) = crate::source::s3_url_decode(encoded) else {
+                        tracing::warn!(
+                            "{whole}: skipped a key S3 listed in a form that does not decode: {}",
+                            crate::source::Escaped(encoded)
+                        );
+                        continue;
+                    };
+                    let key = key.as_str();
                     if size <= 0 || key.ends_with('/') {
                         continue;
                     }
@@ -157,13 +180,13 @@ impl S3 {
                 }
             }
             Ok(out)
-        })
+        })?
     }
 
     /// The object at `uri` (HeadObject); an error of kind [`S3ErrorKind::NoSuchKey`] if
     /// there is none.
     pub fn head(&self, uri: &S3Uri) -> Result<S3Object, Error> {
-        self.rt.block_on(self.head_async(uri))
+        self.block_on(self.head_async(uri))?
     }
 
     async fn head_async(&self, uri: &S3Uri) -> Result<S3Object, Error> {
@@ -218,7 +241,13 @@ impl S3 {
             };
             loop {
                 let chunk = match body.next().await {
-                    None => return,
+                    // The end, said explicitly: a task that stops any other way (a panic)
+                    // is an error for the reader, never a silently shorter object.
+                    None => {
+                        let _ = tx.send(Ok(Bytes::new())).await;
+                        return;
+                    }
+                    Some(Ok(b)) if b.is_empty() => continue,
                     Some(Ok(b)) => Ok(b),
                     Some(Err(e)) => Err(std::io::Error::other(format!(
                         "{uri}: reading the object failed: {e}"
@@ -233,13 +262,14 @@ impl S3 {
         Box::new(ChannelReader {
             rx,
             chunk: Bytes::new(),
+            done: false,
+            uri: object.uri(),
         })
     }
 
     /// Fails with a clear error unless the bucket exists and is reachable.
     pub fn check_bucket(&self, uri: &S3Uri) -> Result<(), Error> {
-        self.rt
-            .block_on(self.client.head_bucket().bucket(&uri.bucket).send())
+        self.block_on(self.client.head_bucket().bucket(&uri.bucket).send())?
             .map(|_| ())
             .map_err(|e| s3_error(&format!("s3://{}", uri.bucket), e))
     }
@@ -285,16 +315,28 @@ impl<'a> ReadAhead<'a> {
 }
 
 /// Bytes of an object from the task that downloads it.
+/// An object's bytes as the download task sends them; an empty chunk is the end.
 struct ChannelReader {
     rx: mpsc::Receiver<std::io::Result<Bytes>>,
     chunk: Bytes,
+    done: bool,
+    uri: String,
 }
 
 impl Read for ChannelReader {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         while self.chunk.is_empty() {
+            if self.done {
+                return Ok(0);
+            }
             match self.rx.blocking_recv() {
-                None => return Ok(0),
+                None => {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        format!("{}: the download stopped before the end", self.uri),
+                    ))
+                }
+                Some(Ok(chunk)) if chunk.is_empty() => self.done = true,
                 Some(chunk) => self.chunk = chunk?,
             }
         }
@@ -579,7 +621,6 @@ impl Store for S3Store {
     fn remove(&self, key: &str) -> Result<(), Error> {
         let full = format!("{}{key}", self.prefix);
         self.s3
-            .rt
             .block_on(
                 self.s3
                     .client
@@ -587,7 +628,7 @@ impl Store for S3Store {
                     .bucket(&self.bucket)
                     .key(&full)
                     .send(),
-            )
+            )?
             .map(|_| ())
             .map_err(|e| s3_error(&self.location(key), e))
     }
@@ -618,8 +659,7 @@ impl S3Upload {
     fn permit(&self, bytes: usize) -> Result<tokio::sync::OwnedSemaphorePermit, Error> {
         let kib = ((bytes >> 10) as u32).clamp(REQUEST_KIB, UPLOAD_BUDGET_KIB);
         self.s3
-            .rt
-            .block_on(Arc::clone(&self.s3.uploads).acquire_many_owned(kib))
+            .block_on(Arc::clone(&self.s3.uploads).acquire_many_owned(kib))?
             .map_err(|e| Error::Worker(e.to_string()))
     }
 
@@ -630,14 +670,13 @@ impl S3Upload {
         if self.multipart.is_none() {
             let out = self
                 .s3
-                .rt
                 .block_on(
                     client
                         .create_multipart_upload()
                         .bucket(&self.bucket)
                         .key(&self.key)
                         .send(),
-                )
+                )?
                 .map_err(|e| s3_error(&uri, e))?;
             let upload_id = out.upload_id().unwrap_or_default().to_owned();
             self.multipart = Some(Multipart {

@@ -333,3 +333,48 @@ fn no_credentials_and_an_unreachable_endpoint_are_one_clear_line() {
     c.env("AWS_ENDPOINT_URL", "http://127.0.0.1:9");
     one_clear_line(c.output().unwrap(), &args, "cannot reach");
 }
+
+/// A key with a control character (ESC) used to make the whole listing unreadable; keys
+/// are now listed URL-encoded and decoded. A key longer than S3 allows is one clear line.
+#[test]
+fn odd_keys_neither_fail_a_prefix_nor_panic() {
+    let s3 = moto();
+    s3.create_bucket("raw-odd");
+    s3.create_bucket("lake-odd");
+    s3.put("raw-odd", "in/a\u{1b}b.log", read("testdata/mws.log"));
+    s3.put("raw-odd", "in/plain.log", read("testdata/mws.log"));
+    s3.put("raw-odd", "in/caf\u{e9} n.log", read("testdata/mws.log"));
+    let out = TempDir::new("odd-keys");
+    let args = [
+        "parse",
+        "s3://raw-odd/in/",
+        "--out",
+        &out.str(),
+        "--reference-time",
+        REFERENCE,
+    ];
+    let (_, stderr) = expect_exit(s3.jwas(&args), &args, 0);
+    assert!(stderr.contains("s3://raw-odd/in/a\\u{1b}b.log"), "{stderr}");
+    assert!(stderr.contains("s3://raw-odd/in/café n.log"), "{stderr}");
+    let got: usize = read_tables(out.path()).values().map(|b| rows(b)).sum();
+    let one: usize = {
+        let single = TempDir::new("odd-keys-one");
+        jwas_ok(
+            &[
+                "parse",
+                "testdata/mws.log",
+                "--out",
+                &single.str(),
+                "--reference-time",
+                REFERENCE,
+            ],
+            0,
+        );
+        read_tables(single.path()).values().map(|b| rows(b)).sum()
+    };
+    assert_eq!(got, 3 * one, "{stderr}");
+
+    let long = format!("s3://raw-odd/{}", "x".repeat(70_000));
+    let args = ["parse", long.as_str(), "--out", &out.str()];
+    one_clear_line(s3.jwas(&args), &args, "longer than S3's limit of 1024");
+}

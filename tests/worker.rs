@@ -368,3 +368,44 @@ fn listing_pages_past_a_thousand_objects() {
     let (stdout, _) = expect_exit(s3.jwas(&args), &args, 0);
     assert!(stdout.contains("queued 1050 object(s)"), "{stdout}");
 }
+
+/// A notification with a key longer than S3 allows (the SDK panics building such a
+/// request) is a malformed message: left for the dead-letter queue, the worker unharmed.
+#[test]
+fn a_key_longer_than_s3_allows_is_a_malformed_message() {
+    let s3 = moto();
+    s3.create_bucket("w-long");
+    let queue = s3.create_queue("q-long", &[("VisibilityTimeout", "30")]);
+    let body = jwas::worker::message::s3_event("w-long", &"x".repeat(70_000), 10, None, None);
+    s3.send(&queue, &body);
+    let out = TempDir::new("worker-long");
+    let out_s = out.str();
+    let log = finish(spawn_worker(s3, &worker_args(&queue, &out_s, "3s")));
+    assert!(log.contains("malformed message left on the queue"), "{log}");
+    assert!(log.contains("longer than S3's limit of 1024"), "{log}");
+    // Not deleted: it is in flight until its visibility timeout, then back.
+    assert_eq!(s3.queue_counts(&queue), (0, 1), "{log}");
+}
+
+/// One message naming the same object 10,000 times: parsed once, rows once.
+#[test]
+fn an_object_named_many_times_in_a_message_is_parsed_once() {
+    let s3 = moto();
+    s3.create_bucket("w-dup");
+    let queue = s3.create_queue("q-dup", &[]);
+    s3.put("w-dup", "a.log", audit_log());
+    // Records as short as S3 allows, so that 10,000 fit in one SQS message (1 MiB).
+    let record = serde_json::json!({
+        "eventName": "ObjectCreated:Put",
+        "s3": { "bucket": { "name": "w-dup" }, "object": { "key": "a.log", "size": audit_log().len() } },
+    });
+    let body = serde_json::json!({ "Records": vec![record; 10_000] }).to_string();
+    assert!(body.len() < 1 << 20, "{}", body.len());
+    s3.send(&queue, &body);
+    let out = TempDir::new("worker-dup");
+    let out_s = out.str();
+    let log = finish(spawn_worker(s3, &worker_args(&queue, &out_s, "3s")));
+    assert!(log.contains("objects=1"), "{log}");
+    assert_eq!(row_ids(out.path()), (audit_rows(), audit_rows()), "{log}");
+    drained(s3, &queue);
+}

@@ -89,22 +89,86 @@ pub struct S3Uri {
     pub key: String,
 }
 
+/// S3's limit on the length of a key, in bytes.
+pub const MAX_S3_KEY_BYTES: usize = 1024;
+
+/// Why `bucket` and `key` cannot name an S3 object or prefix, if they cannot: a bucket of 1 to
+/// 255 letters, digits, `.`, `-` and `_` (S3 itself allows 3 to 63 lower-case ones; other
+/// S3-compatible stores a little more), a key of at most 1024 bytes. Requests are built
+/// only from names that pass (the SDK panics on some that do not).
+pub fn s3_name_problem(bucket: &str, key: &str) -> Option<String> {
+    if bucket.is_empty() {
+        return Some("no bucket name (expected s3://bucket/prefix)".into());
+    }
+    let bucket_ok = bucket.len() <= 255
+        && bucket
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
+    if !bucket_ok {
+        return Some(format!(
+            "not a bucket name: '{}' (letters, digits, '.', '-' and '_', at most 255)",
+            Escaped(crate::grammar::common::clip(bucket, 80))
+        ));
+    }
+    if key.len() > MAX_S3_KEY_BYTES {
+        return Some(format!(
+            "a key of {} bytes, longer than S3's limit of {MAX_S3_KEY_BYTES}",
+            key.len()
+        ));
+    }
+    None
+}
+
+/// Decodes a key as S3 URL-encodes it (in notifications, and in listings asked for with
+/// `encoding-type=url`): `+` is a space, `%XX` a byte; `None` if malformed or not UTF-8.
+pub fn s3_url_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = b.get(i + 1..i + 3)?;
+                let digit = |c: u8| char::from(c).to_digit(16);
+                out.push((digit(hex[0])? * 16 + digit(hex[1])?) as u8);
+                i += 2;
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
 impl S3Uri {
     /// Parses `s3://bucket[/key]`; `None` if `s` does not start with `s3://`.
     pub fn parse(s: &str) -> Option<Result<S3Uri, Error>> {
         let rest = s.strip_prefix("s3://")?;
         let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
-        Some(if bucket.is_empty() {
-            Err(Error::Input {
-                input: s.to_owned(),
-                reason: "no bucket name (expected s3://bucket/prefix)".into(),
-            })
-        } else {
-            Ok(S3Uri {
+        Some(
+            S3Uri::new(bucket, key.trim_start_matches('/')).map_err(|e| match e {
+                Error::Input { reason, .. } => Error::Input {
+                    input: crate::grammar::common::clip(s, 200).to_owned(),
+                    reason,
+                },
+                e => e,
+            }),
+        )
+    }
+
+    /// `s3://bucket/key`, if these can name an S3 location (see [`s3_name_problem`]).
+    pub fn new(bucket: &str, key: &str) -> Result<S3Uri, Error> {
+        match s3_name_problem(bucket, key) {
+            Some(reason) => Err(Error::Input {
+                input: format!("s3://{}/{}", bucket, crate::grammar::common::clip(key, 200)),
+                reason,
+            }),
+            None => Ok(S3Uri {
                 bucket: bucket.to_owned(),
-                key: key.trim_start_matches('/').to_owned(),
-            })
-        })
+                key: key.to_owned(),
+            }),
+        }
     }
 
     /// The key prefix with a final `/` when not empty: a "folder".
@@ -373,6 +437,13 @@ mod tests {
         assert_eq!(uri("s3://b/"), ok("b", "", ""));
         assert_eq!(uri("s3://b/jwas"), ok("b", "jwas", "jwas/"));
         assert_eq!(uri("s3://b/a/b/"), ok("b", "a/b/", "a/b/"));
+        assert_eq!(
+            uri(&format!("s3://b/{}", "x".repeat(1024))).map(|r| r.is_some()),
+            Some(true)
+        );
+        assert_eq!(uri(&format!("s3://b/{}", "x".repeat(1025))), Some(None));
+        assert_eq!(uri("s3://b\u{1b}/k"), Some(None));
+        assert_eq!(uri(&format!("s3://{}/k", "b".repeat(256))), Some(None));
         let o = S3Object {
             bucket: "b".into(),
             key: "k 1.log".into(),

@@ -73,9 +73,18 @@ fn parse_value(v: &Value, depth: u8) -> Result<Body, String> {
                 .pointer("/object/key")
                 .and_then(Value::as_str)
                 .ok_or("a record without s3.object.key")?;
+            let key = url_decode(key).ok_or_else(|| {
+                format!(
+                    "bad URL encoding in key {:?}",
+                    crate::grammar::common::clip(key, 200)
+                )
+            })?;
+            if let Some(problem) = crate::source::s3_name_problem(bucket, &key) {
+                return Err(problem);
+            }
             out.push(ObjectRef {
                 bucket: bucket.to_owned(),
-                key: url_decode(key).ok_or_else(|| format!("bad URL encoding in key {key:?}"))?,
+                key,
                 size: s3.pointer("/object/size").and_then(Value::as_u64),
                 etag: s3
                     .pointer("/object/eTag")
@@ -99,6 +108,9 @@ fn parse_value(v: &Value, depth: u8) -> Result<Body, String> {
             .pointer("/detail/object/key")
             .and_then(Value::as_str)
             .ok_or("EventBridge event without detail.object.key")?;
+        if let Some(problem) = crate::source::s3_name_problem(bucket, key) {
+            return Err(problem);
+        }
         return Ok(Body::Objects(vec![ObjectRef {
             bucket: bucket.to_owned(),
             key: key.to_owned(),
@@ -115,22 +127,7 @@ fn parse_value(v: &Value, depth: u8) -> Result<Body, String> {
 
 /// Decodes an S3 notification key: `+` is a space, `%XX` a byte; `None` if malformed.
 pub fn url_decode(s: &str) -> Option<String> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 2;
-            }
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).ok()
+    crate::source::s3_url_decode(s)
 }
 
 /// Encodes a key as S3 notifications do: unreserved bytes as they are, `/` kept, a space

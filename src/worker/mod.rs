@@ -42,6 +42,7 @@ use aws_sdk_sqs::Client;
 use message::{Body, ObjectRef};
 use sources::Sources;
 use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -219,7 +220,7 @@ impl Worker {
                     .queue_url(&self.opts.queue_url)
                     .attribute_names(QueueAttributeName::VisibilityTimeout)
                     .send(),
-            )
+            )?
             .map_err(|e| sqs_error(&self.opts.queue_url, e))?;
         Ok(out
             .attributes()
@@ -312,12 +313,16 @@ impl Worker {
                     }
                 }
             });
+            let got = got.map_err(|e| e.to_string()).and_then(|g| {
+                g.map(|r| r.map_err(|e| sqs_error(&self.opts.queue_url, e).to_string()))
+                    .transpose()
+            });
             let out = match got {
-                None => break,
-                Some(Ok(out)) => out,
-                Some(Err(e)) => {
+                Ok(None) => break,
+                Ok(Some(out)) => out,
+                Err(e) => {
                     self.stats.errors += 1;
-                    error!(error = %sqs_error(&self.opts.queue_url, e), "receiving messages failed; retrying in 5 s");
+                    error!(error = %e, "receiving messages failed; retrying in 5 s");
                     if !*self.stop.borrow() {
                         std::thread::sleep(Duration::from_secs(5));
                     }
@@ -410,7 +415,32 @@ impl Worker {
 
     /// Parses the objects into one batch and stores it; returns the indexes of the
     /// messages whose work failed.
-    fn write(&mut self, work: &[(usize, ObjectRef, sources::Source)]) -> Vec<usize> {
+    /// An object named again (in the same message or another one of the batch) is
+    /// processed once; its messages share its fate.
+    fn write(&mut self, all_work: &[(usize, ObjectRef, sources::Source)]) -> Vec<usize> {
+        let mut first: HashMap<(&str, &str, Option<&str>, Option<u64>), usize> = HashMap::new();
+        let mut repeats: Vec<(usize, usize)> = Vec::new(); // (message, index in `work`)
+        let mut work = Vec::with_capacity(all_work.len());
+        for (i, o, src) in all_work {
+            let id = (o.bucket.as_str(), o.key.as_str(), o.etag.as_deref(), o.size);
+            match first.get(&id) {
+                Some(&w) => repeats.push((*i, w)),
+                None => {
+                    first.insert(id, work.len());
+                    work.push((*i, o.clone(), src.clone()));
+                }
+            }
+        }
+        let mut failed = self.write_distinct(&work);
+        for (message, w) in repeats {
+            if failed.contains(&work[w].0) {
+                failed.push(message);
+            }
+        }
+        failed
+    }
+
+    fn write_distinct(&mut self, work: &[(usize, ObjectRef, sources::Source)]) -> Vec<usize> {
         let mut failed = Vec::new();
         let mut inputs = Vec::with_capacity(work.len());
         for (i, o, _) in work {
@@ -497,10 +527,7 @@ impl Worker {
                 modified: o.time,
             }));
         }
-        let uri = S3Uri {
-            bucket: o.bucket.clone(),
-            key: o.key.clone(),
-        };
+        let uri = S3Uri::new(&o.bucket, &o.key)?;
         match self.s3.head(&uri) {
             Ok(obj) => Ok(Some(S3Object {
                 modified: o.time.or(obj.modified),
@@ -532,6 +559,9 @@ impl Worker {
                     .set_entries(Some(entries))
                     .send(),
             );
+            let out = out
+                .map_err(|e| e.to_string())
+                .and_then(|r| r.map_err(|e| sqs_error(&self.opts.queue_url, e).to_string()));
             match out {
                 Ok(out) => {
                     let failed: Vec<usize> = out
@@ -551,7 +581,7 @@ impl Worker {
                 }
                 Err(e) => {
                     self.stats.errors += chunk.len() as u64;
-                    error!(error = %sqs_error(&self.opts.queue_url, e), "deleting messages failed; they will come back and be written again (same p_row_id)");
+                    error!(error = %e, "deleting messages failed; they will come back and be written again (same p_row_id)");
                 }
             }
         }
@@ -656,7 +686,7 @@ pub fn enqueue(s3: &S3, uri: &S3Uri, queue_url: &str) -> Result<u64, Error> {
                         .queue_url(queue_url)
                         .set_entries(Some(entries.clone()))
                         .send(),
-                )
+                )?
                 .map_err(|e| sqs_error(queue_url, e))?;
             let failed: Vec<String> = out.failed().iter().map(|f| f.id().to_owned()).collect();
             sent += (entries.len() - failed.len()) as u64;
