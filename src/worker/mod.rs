@@ -418,7 +418,9 @@ impl Worker {
     /// An object named again (in the same message or another one of the batch) is
     /// processed once; its messages share its fate.
     fn write(&mut self, all_work: &[(usize, ObjectRef, sources::Source)]) -> Vec<usize> {
-        let mut first: HashMap<(&str, &str, Option<&str>, Option<u64>), usize> = HashMap::new();
+        // (bucket, key, ETag, size): what tells one version of an object from another.
+        type Identity<'o> = (&'o str, &'o str, Option<&'o str>, Option<u64>);
+        let mut first: HashMap<Identity<'_>, usize> = HashMap::new();
         let mut repeats: Vec<(usize, usize)> = Vec::new(); // (message, index in `work`)
         let mut work = Vec::with_capacity(all_work.len());
         for (i, o, src) in all_work {
