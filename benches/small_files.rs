@@ -1,7 +1,8 @@
 //! The cost of one small Parquet file: a quiet appliance's year is tens of thousands of
 //! hourly files of a few rows. Each iteration writes six files of 5 rows, one per table
 //! (realistic rows from `jwas::gen`, as the pipeline builds them), and the time is reported
-//! per file:
+//! per file (`encode_70_rows` does the same with 70 rows, the shared quiet-year corpus's
+//! average file):
 //! - `encode`: jwas's encoder into memory (the CPU cost of a file);
 //! - `local_store`: the same, written through `LocalStore` (a new hour directory per file,
 //!   temporary name, rename), as `jwas parse` writes them; this adds the file system's cost,
@@ -21,13 +22,15 @@ use std::io::Write;
 use std::time::Duration;
 
 const ROWS: usize = 5;
+/// Rows per table and hour of the shared quiet-year corpus, on average.
+const QUIET_ROWS: usize = 70;
 const COMPRESSION: Compression = Compression::Zstd(1);
 
-/// A 5-row batch of each table.
-fn batches() -> Vec<(LogType, RecordBatch)> {
+/// A batch of `rows` rows of each table.
+fn batches_of(rows: usize) -> Vec<(LogType, RecordBatch)> {
     let (data, stats) = generate_to_vec(&GenOptions {
         seed: 5,
-        bytes: 256 << 10,
+        bytes: 2 << 20,
         ..GenOptions::default()
     });
     let ctx = ParseContext::new("bench.log", stats.last);
@@ -38,9 +41,9 @@ fn batches() -> Vec<(LogType, RecordBatch)> {
             let b = out
                 .batches
                 .iter()
-                .find(|b| b.log_type == t && b.batch.num_rows() >= ROWS)
-                .expect("every table has an hour of 5 rows");
-            (t, b.batch.slice(0, ROWS))
+                .find(|b| b.log_type == t && b.batch.num_rows() >= rows)
+                .expect("every table has an hour of enough rows");
+            (t, b.batch.slice(0, rows))
         })
         .collect()
 }
@@ -54,7 +57,7 @@ fn encode(t: LogType, batch: &RecordBatch, state: &mut EncoderState, out: &mut V
 }
 
 fn small_files(c: &mut Criterion) {
-    let batches = batches();
+    let batches = batches_of(ROWS);
     let mut group = c.benchmark_group("small_files");
     group
         .sample_size(20)
@@ -67,6 +70,16 @@ fn small_files(c: &mut Criterion) {
     group.bench_function("encode", |b| {
         b.iter(|| {
             for (t, batch) in &batches {
+                encode(*t, batch, &mut state, &mut out);
+                black_box(&out);
+            }
+        })
+    });
+
+    let quiet = batches_of(QUIET_ROWS);
+    group.bench_function("encode_70_rows", |b| {
+        b.iter(|| {
+            for (t, batch) in &quiet {
                 encode(*t, batch, &mut state, &mut out);
                 black_box(&out);
             }
