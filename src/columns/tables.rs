@@ -475,7 +475,7 @@ pub fn append_event(
         map,
     } = scratch;
     ind.clear();
-    ind.host(hostname);
+    ind.appliance_host(hostname);
     let mut row = table.row();
     row.timestamp(Some(std.event_time));
     row.string(Some(hostname));

@@ -73,7 +73,13 @@ impl IndicatorKind {
 pub struct Indicators {
     buf: String,
     spans: [Vec<(u32, u32)>; 8],
+    /// What [`Indicators::host`] made of recent appliance host names (every event has
+    /// one, and an appliance has few).
+    hosts: std::collections::HashMap<Box<str>, Option<(IndicatorKind, Box<str>)>>,
 }
+
+/// Host names remembered by [`Indicators::appliance_host`] before the memory starts over.
+const HOST_CACHE: usize = 1024;
 
 impl Indicators {
     /// Empties every list, keeping the memory.
@@ -116,6 +122,32 @@ impl Indicators {
             }
             None => false,
         }
+    }
+
+    /// [`Indicators::host`] for the appliance's host name of an event's header, remembering
+    /// the result for names seen before.
+    pub fn appliance_host(&mut self, host: &str) {
+        if let Some(known) = self.hosts.get(host) {
+            if let Some((kind, value)) = known {
+                let (kind, start) = (*kind, self.buf.len());
+                self.buf.push_str(value);
+                self.spans[kind as usize].push((start as u32, self.buf.len() as u32));
+            }
+            return;
+        }
+        let before = self.spans.each_ref().map(Vec::len);
+        self.host(host);
+        let added = (0..8).find(|&k| self.spans[k].len() > before[k]).map(|k| {
+            let (a, b) = self.spans[k][before[k]];
+            (
+                IndicatorKind::ALL[k],
+                self.buf[a as usize..b as usize].into(),
+            )
+        });
+        if self.hosts.len() >= HOST_CACHE {
+            self.hosts.clear();
+        }
+        self.hosts.insert(host.into(), added);
     }
 
     /// Adds a host: an IP address (also `[v6]`) as an IP, else a valid host name as a
@@ -488,6 +520,27 @@ mod tests {
             host_reference(&mut b, &host);
             for kind in IndicatorKind::ALL {
                 assert_eq!(list(&mut a, kind), list(&mut b, kind), "{host:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn appliance_hosts_are_remembered_alike() {
+        let mut a = Indicators::default();
+        for host in [
+            "Jwas1.Example.com",
+            "10.0.0.1",
+            "bad host",
+            "jwas1.example.com",
+        ] {
+            for _ in 0..2 {
+                a.clear();
+                let mut b = Indicators::default();
+                a.appliance_host(host);
+                b.host(host);
+                for kind in IndicatorKind::ALL {
+                    assert_eq!(list(&mut a, kind), list(&mut b, kind), "{host}");
+                }
             }
         }
     }
