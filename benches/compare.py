@@ -56,7 +56,8 @@ def main():
     ap.add_argument("--jwas", required=True)
     ap.add_argument("--peers", required=True, help="the directory of peer_*.py")
     ap.add_argument("--python", default=sys.executable, help="the Python with duckdb and polars")
-    ap.add_argument("--baseline", help="a previous jwas build: its NDJSON rows must equal these")
+    ap.add_argument("--baseline", help="a previous jwas build: run as one more contender, and its "
+                    "NDJSON rows must equal these")
     ap.add_argument("--no-hive", action="store_true", help="skip the DuckDB peer writing the Hive layout")
     ap.add_argument("--scale", type=int, default=4,
                     help="also run jwas on the corpus N times over from stdin (memory; 0 skips)")
@@ -78,11 +79,12 @@ def main():
                     "--year", "2023", *extra], out
         return make
 
-    def jwas(threads, pin=False):
+    def jwas(threads, pin=False, binary=None):
         def make(corpus):
             out = fresh("jwas-t%d" % threads)
-            return (one_core if pin else []) + [a.jwas, "parse", corpus, "--out", out, "--threads",
-                                                str(threads), "--reference-time", REFERENCE], out
+            return (one_core if pin else []) + [binary or a.jwas, "parse", corpus, "--out", out,
+                                                "--threads", str(threads), "--reference-time",
+                                                REFERENCE], out
         return make
 
     def zstd(corpus):
@@ -94,6 +96,8 @@ def main():
         ("DuckDB peer", peer("peer_duckdb.py")),
         ("Polars peer", peer("peer_polars.py")),
     ]
+    if a.baseline:
+        contenders.insert(1, ("jwas --threads 2, baseline build", jwas(2, binary=a.baseline)))
     if not a.no_hive:
         contenders.append(("DuckDB peer, jwas's Hive layout", peer("peer_duckdb_hive.py", "--partition")))
     contenders.append(("zstd -1 -T2 (ceiling)", zstd))
@@ -116,7 +120,7 @@ def main():
                 cmd, out = make(corpus)
                 secs, rss, text = timed(cmd)
                 results[n].append((secs, rss))
-                if out and n.startswith("jwas"):
+                if out and n.startswith("jwas") and "baseline" not in n:
                     last_out[n] = out
                 print("%s run %d  %-34s %7.2f s %7.1f MB/s %6.0f MiB" % (name, run + 1, n, secs, mb / secs, rss),
                       file=sys.stderr, flush=True)
@@ -154,6 +158,9 @@ def main():
             "equal" if f1 == f2 else "DIFFER", len(f2), "equal" if d1 == d2 else "DIFFER")
         same = f1 == f2 and d1 == d2
         if a.baseline:
+            notes["vs the baseline build"] = "%.2fx as fast, peak RSS %.0f vs %.0f MiB" % (
+                med["jwas --threads 2, baseline build"][0] / j2, med["jwas --threads 2"][1],
+                med["jwas --threads 2, baseline build"][1])
             db = ndjson_digest(a.baseline, corpus, 2)
             notes["rows vs %s" % a.baseline] = "NDJSON rows without p_parse_time %s (md5 %s)" % (
                 "equal" if db == d2 else "DIFFER", d2)

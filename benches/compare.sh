@@ -12,7 +12,8 @@
 # alternating, under /usr/bin/time -v, and prints the median MB/s, peak RSS and ratios; then
 # jwas on the corpus SCALE times over from standard input (memory must not grow), and checks
 # that 1 and 2 threads give the same files and rows. With --baseline-rev, also builds that
-# revision of jwas (a git worktree in DIR) and checks its NDJSON rows equal these.
+# revision of jwas (a git worktree in DIR), runs it as one more contender (before and after
+# in the same run) and checks its NDJSON rows equal these.
 # The machine is shared: compare ratios within one run, not absolute numbers across runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."

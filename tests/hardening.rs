@@ -41,7 +41,9 @@ fn all_files(dir: &std::path::Path) -> Vec<String> {
 #[test]
 fn a_failed_input_leaves_no_output() {
     let dir = TempDir::new("partial-in");
-    let gz = many_hours_gz(4 << 20);
+    // Larger than a few 4 MiB blocks before the cut: blocks are parsed and written before
+    // the input turns out to be truncated.
+    let gz = many_hours_gz(24 << 20);
     let truncated = &gz[..gz.len() * 3 / 4];
     std::fs::write(dir.path().join("cut.log.gz"), truncated).unwrap();
     std::fs::write(dir.path().join("whole.log.gz"), &gz).unwrap();
@@ -193,17 +195,26 @@ fn a_file_name_that_is_not_utf8_can_be_given() {
 #[cfg(unix)]
 #[test]
 fn a_closed_standard_error_is_no_panic() {
-    // Standard error is a pipe whose reader is gone before jwas writes its summary.
-    for _ in 0..5 {
-        let out = TempDir::new("closed-stderr");
-        let mut child = jwas_cmd(&["parse", "testdata/mixed.log", "--out", &out.str()])
+    // Standard error is a pipe whose reader is gone before jwas writes to it: the summary
+    // of a good run, and error lines of failing ones.
+    let out = TempDir::new("closed-stderr");
+    let o = out.str();
+    for (args, code) in [
+        (vec!["parse", "testdata/mixed.log", "--out", &o], 0),
+        (vec!["parse", "no-such-file.log", "--out", &o], 1),
+        (
+            vec!["parse", "testdata/mws.log", "no-such-file.log", "--out", &o],
+            1,
+        ),
+    ] {
+        let mut child = jwas_cmd(&args)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
         drop(child.stderr.take());
         let status = child.wait().unwrap();
-        assert_eq!(status.code(), Some(0), "{status:?}");
+        assert_eq!(status.code(), Some(code), "{args:?}: {status:?}");
     }
 }
 
