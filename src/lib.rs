@@ -27,6 +27,8 @@ pub mod s3;
 pub mod sink;
 pub mod source;
 pub mod standard;
+#[cfg(test)]
+mod testing;
 #[cfg(feature = "sqs")]
 pub mod worker;
 

@@ -218,9 +218,7 @@ fn a_closed_standard_error_is_no_panic() {
     }
 }
 
-#[test]
-fn stale_temporaries_of_dead_processes_are_removed_by_the_next_run() {
-    let out = TempDir::new("stale-tmp");
+fn parse_mws_into(out: &TempDir) {
     jwas_ok(
         &[
             "parse",
@@ -232,6 +230,12 @@ fn stale_temporaries_of_dead_processes_are_removed_by_the_next_run() {
         ],
         0,
     );
+}
+
+#[test]
+fn stale_temporaries_of_dead_processes_are_removed_by_the_next_run() {
+    let out = TempDir::new("stale-tmp");
+    parse_mws_into(&out);
     let parquet = all_files(out.path())
         .into_iter()
         .find(|f| f.ends_with(".parquet"))
@@ -246,17 +250,7 @@ fn stale_temporaries_of_dead_processes_are_removed_by_the_next_run() {
     std::fs::write(&stale, b"").unwrap();
     let alive = dir.join(format!(".y.parquet.tmp-{}", std::process::id()));
     std::fs::write(&alive, b"").unwrap();
-    jwas_ok(
-        &[
-            "parse",
-            "testdata/mws.log",
-            "--out",
-            &out.str(),
-            "--reference-time",
-            REFERENCE,
-        ],
-        0,
-    );
+    parse_mws_into(&out);
     assert!(!stale.exists(), "{}", stale.display());
     assert!(alive.exists(), "a running process's temporary is kept");
 }

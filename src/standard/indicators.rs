@@ -504,13 +504,8 @@ mod tests {
             "2001:db8::1",
             "é",
         ];
-        let mut seed = 11u64;
-        let mut next = move || {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (seed >> 33) as usize
-        };
+        let mut rng = crate::testing::Rng(11);
+        let mut next = move || rng.next() as usize;
         for _ in 0..100_000 {
             let host: String = (0..1 + next() % 5)
                 .map(|_| parts[next() % parts.len()])

@@ -46,6 +46,19 @@ enum Physical {
 }
 
 impl Physical {
+    /// The four physical types jwas's tables use; any other is an error.
+    fn of(physical: PhysicalType) -> Result<Physical, ParquetError> {
+        match physical {
+            PhysicalType::BOOLEAN => Ok(Physical::Boolean),
+            PhysicalType::INT32 => Ok(Physical::Int32),
+            PhysicalType::INT64 => Ok(Physical::Int64),
+            PhysicalType::BYTE_ARRAY => Ok(Physical::ByteArray),
+            other => Err(ParquetError::General(format!(
+                "unexpected physical type {other}"
+            ))),
+        }
+    }
+
     fn id(self) -> i32 {
         match self {
             Physical::Boolean => 0,
@@ -133,17 +146,7 @@ fn build_layout(log_type: LogType) -> Result<Layout, ParquetError> {
                 )))
             }
         };
-        let physical = match col.physical_type() {
-            PhysicalType::BOOLEAN => Physical::Boolean,
-            PhysicalType::INT32 => Physical::Int32,
-            PhysicalType::INT64 => Physical::Int64,
-            PhysicalType::BYTE_ARRAY => Physical::ByteArray,
-            other => {
-                return Err(ParquetError::General(format!(
-                    "unexpected physical type {other}"
-                )))
-            }
-        };
+        let physical = Physical::of(col.physical_type())?;
         leaves.push(Leaf {
             column,
             shape,
@@ -293,17 +296,7 @@ fn schema_elements(t: &Type, root: bool, out: &mut Vec<Element>) -> Result<(), P
             schema_elements(f, false, out)?;
         }
     } else {
-        let physical = match t.get_physical_type() {
-            PhysicalType::BOOLEAN => Physical::Boolean,
-            PhysicalType::INT32 => Physical::Int32,
-            PhysicalType::INT64 => Physical::Int64,
-            PhysicalType::BYTE_ARRAY => Physical::ByteArray,
-            other => {
-                return Err(ParquetError::General(format!(
-                    "unexpected physical type {other}"
-                )))
-            }
-        };
+        let physical = Physical::of(t.get_physical_type())?;
         out.push(Element {
             name: info.name().to_owned(),
             physical: Some(physical.id()),

@@ -207,13 +207,8 @@ mod tests {
 
     #[test]
     fn round_trips() {
-        let mut seed = 7u64;
-        let mut next = move || {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (seed >> 33) as u32
-        };
+        let mut rng = crate::testing::Rng(7);
+        let mut next = move || rng.next() as u32;
         for width in [1u8, 2, 3, 7, 12, 17] {
             for case in 0..40 {
                 let mut values = Vec::new();

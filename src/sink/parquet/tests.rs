@@ -13,17 +13,9 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use std::sync::Arc;
 
-/// A small deterministic generator.
-struct Rng(u64);
+use crate::testing::Rng;
 
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
     fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
