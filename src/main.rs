@@ -58,6 +58,27 @@ enum FormatArg {
     Ndjson,
 }
 
+/// How deep the partition path goes.
+#[derive(Clone, Copy, ValueEnum)]
+enum PartitionArg {
+    /// year=/month=/day=/hour=/ (Panther's layout)
+    Hour,
+    /// year=/month=/day=/
+    Day,
+    /// year=/month=/
+    Month,
+}
+
+impl PartitionArg {
+    fn level(self) -> sink::Partition {
+        match self {
+            PartitionArg::Hour => sink::Partition::Hour,
+            PartitionArg::Day => sink::Partition::Day,
+            PartitionArg::Month => sink::Partition::Month,
+        }
+    }
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum CompressionArg {
     Zstd,
@@ -125,6 +146,10 @@ struct OutputArgs {
     /// Rows per output file before a new file is started.
     #[arg(long, default_value_t = sink::DEFAULT_MAX_FILE_ROWS)]
     max_file_rows: usize,
+    /// Partition path depth: hour suits busy appliances; day or month write far fewer
+    /// files for quiet ones (see the README).
+    #[arg(long, value_enum, default_value = "hour")]
+    partition: PartitionArg,
 }
 
 impl OutputArgs {
@@ -153,6 +178,7 @@ impl OutputArgs {
                 },
                 max_file_rows: self.max_file_rows,
                 writers: threads,
+                partition: self.partition.level(),
                 ..TableOptions::default()
             },
             ..JobOptions::default()
@@ -254,6 +280,9 @@ struct SchemaArgs {
     /// Athena: where the tables live (the --out of jwas parse).
     #[arg(long, default_value = "s3://YOUR-BUCKET/YOUR-PREFIX")]
     location: String,
+    /// Athena: the --partition the tables were written with.
+    #[arg(long, value_enum, default_value = "hour")]
+    partition: PartitionArg,
 }
 
 #[derive(clap::Args)]
@@ -415,7 +444,7 @@ fn schema(args: SchemaArgs) -> Result<()> {
         let text = match args.format {
             SchemaFormat::Yaml => render::yaml(t),
             SchemaFormat::Arrow => render::arrow(t),
-            SchemaFormat::Athena => render::athena(t, &args.location),
+            SchemaFormat::Athena => render::athena(t, &args.location, args.partition.level()),
         };
         if i > 0 {
             let sep = if matches!(args.format, SchemaFormat::Yaml) {

@@ -2,6 +2,7 @@
 
 use super::{columns, schema, ColumnType};
 use crate::logtype::LogType;
+use crate::sink::Partition;
 use std::fmt::Write;
 
 /// The Panther-style YAML schema of a table (the content of `schemas/<log type>.yml`).
@@ -71,28 +72,44 @@ fn athena_type(t: ColumnType) -> &'static str {
 }
 
 /// A `CREATE EXTERNAL TABLE` statement for Athena over `<location>/<table>/`, partitioned
-/// like the output (`year`, `month`, `day`, `hour`), with partition projection so new
-/// hours are visible without `MSCK REPAIR TABLE`.
-pub fn athena(t: LogType, location: &str) -> String {
+/// like the output at `level` (`year`, `month`, `day`, `hour`, or the first of them), with
+/// partition projection so new partitions are visible without `MSCK REPAIR TABLE`.
+pub fn athena(t: LogType, location: &str, level: Partition) -> String {
     let location = location.trim_end_matches('/');
     let mut out = format!("CREATE EXTERNAL TABLE IF NOT EXISTS {} (\n", t.table());
     let cols: Vec<String> = columns(t)
         .map(|c| format!("  `{}` {}", c.name.to_ascii_lowercase(), athena_type(c.ty)))
         .collect();
     out.push_str(&cols.join(",\n"));
+    let keys = level.keys();
+    let partitioned: Vec<String> = keys.iter().map(|k| format!("`{k}` string")).collect();
     let _ = write!(
         out,
-        "\n)\nPARTITIONED BY (`year` string, `month` string, `day` string, `hour` string)\n\
+        "\n)\nPARTITIONED BY ({})\n\
          STORED AS PARQUET\n\
          LOCATION '{location}/{table}/'\n\
          TBLPROPERTIES (\n\
-         \x20 'projection.enabled' = 'true',\n\
-         \x20 'projection.year.type' = 'integer', 'projection.year.range' = '2000,2099', 'projection.year.digits' = '4',\n\
-         \x20 'projection.month.type' = 'integer', 'projection.month.range' = '1,12', 'projection.month.digits' = '2',\n\
-         \x20 'projection.day.type' = 'integer', 'projection.day.range' = '1,31', 'projection.day.digits' = '2',\n\
-         \x20 'projection.hour.type' = 'integer', 'projection.hour.range' = '0,23', 'projection.hour.digits' = '2',\n\
-         \x20 'storage.location.template' = '{location}/{table}/year=${{year}}/month=${{month}}/day=${{day}}/hour=${{hour}}/'\n\
-         );\n",
+         \x20 'projection.enabled' = 'true',\n",
+        partitioned.join(", "),
+        table = t.table()
+    );
+    for key in keys {
+        let (range, digits) = match *key {
+            "year" => ("2000,2099", 4),
+            "month" => ("1,12", 2),
+            "day" => ("1,31", 2),
+            _ => ("0,23", 2),
+        };
+        let _ = writeln!(
+            out,
+            "\x20 'projection.{key}.type' = 'integer', 'projection.{key}.range' = '{range}', 'projection.{key}.digits' = '{digits}',"
+        );
+    }
+    let template: Vec<String> = keys.iter().map(|k| format!("{k}=${{{k}}}")).collect();
+    let _ = write!(
+        out,
+        "\x20 'storage.location.template' = '{location}/{table}/{}/'\n);\n",
+        template.join("/"),
         table = t.table()
     );
     out

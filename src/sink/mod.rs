@@ -1,4 +1,4 @@
-//! Writing tables: Hive partitions by event hour, Parquet or NDJSON files, atomic objects,
+//! Writing tables: Hive partitions by event hour (or day, or month), Parquet or NDJSON files, atomic objects,
 //! and rejected events.
 
 pub mod ndjson;
@@ -14,6 +14,7 @@ use ::parquet::file::metadata::KeyValue;
 use ::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use arrow_array::RecordBatch;
 use parquet::{EncoderState, ParquetFile};
+pub use partition::Partition;
 use std::collections::HashMap;
 use std::io::Write;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
@@ -94,6 +95,8 @@ pub struct TableOptions {
     pub max_open_files: usize,
     /// Threads encoding and writing files (default: all cores).
     pub writers: usize,
+    /// How deep the partition path goes (default: the hour).
+    pub partition: Partition,
 }
 
 impl Default for TableOptions {
@@ -104,6 +107,7 @@ impl Default for TableOptions {
             max_file_rows: DEFAULT_MAX_FILE_ROWS,
             max_open_files: DEFAULT_MAX_OPEN_FILES,
             writers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            partition: Partition::Hour,
         }
     }
 }
@@ -140,7 +144,7 @@ pub struct WrittenFile {
     pub rows: u64,
 }
 
-/// A table and an hour (hours since the epoch).
+/// A table and the first hour (hours since the epoch) of a partition.
 type Part = (LogType, i64);
 
 /// What the sink knows of a file it opened: the work on it happens in a writer thread.
@@ -197,8 +201,8 @@ impl Writer {
     }
 }
 
-/// Writes the batches of one run (one input, or one batch of inputs) into hourly
-/// partitions. File names are `<name>-<seq>.<ext>`: `name` comes from the identity of
+/// Writes the batches of one run (one input, or one batch of inputs) into partitions by
+/// hour, day or month ([`TableOptions::partition`]); a file holds its rows in input order. File names are `<name>-<seq>.<ext>`: `name` comes from the identity of
 /// the inputs, and `seq` counts the files of one partition in the order they are opened, so
 /// running the same input again writes the same keys.
 ///
@@ -257,7 +261,7 @@ impl TableSink {
     /// Appends a block's rows of one table and hour.
     pub fn write(&mut self, hb: &HourBatch) -> Result<(), Error> {
         let mut batch = hb.batch.clone();
-        let part = (hb.log_type, hb.hour);
+        let part = (hb.log_type, self.opts.partition.start(hb.hour));
         while batch.num_rows() > 0 {
             if !self.open.contains_key(&part) {
                 self.open_file(part)?;
@@ -295,7 +299,7 @@ impl TableSink {
         let seq = self.seq.entry(part).or_insert(0);
         let key = format!(
             "{}/{}-{:04}.{}",
-            partition::partition_dir(part.0, part.1),
+            self.opts.partition.dir(part.0, part.1),
             self.name,
             seq,
             self.opts.format.extension()
