@@ -128,9 +128,9 @@ struct ParseArgs {
 /// How tables are written: shared by `parse` and `worker`.
 #[derive(clap::Args)]
 struct OutputArgs {
-    /// Output file format.
-    #[arg(long, value_enum, default_value = "parquet")]
-    format: FormatArg,
+    /// Output file format [default: parquet; ndjson with --out -].
+    #[arg(long, value_enum)]
+    format: Option<FormatArg>,
     /// Parquet compression.
     #[arg(long, value_enum, default_value = "zstd")]
     compression: CompressionArg,
@@ -167,8 +167,8 @@ impl OutputArgs {
             },
             tables: TableOptions {
                 format: match self.format {
-                    FormatArg::Parquet => sink::Format::Parquet,
-                    FormatArg::Ndjson => sink::Format::Ndjson,
+                    Some(FormatArg::Parquet) | None => sink::Format::Parquet,
+                    Some(FormatArg::Ndjson) => sink::Format::Ndjson,
                 },
                 compression: match self.compression {
                     CompressionArg::Zstd => sink::Compression::Zstd(self.zstd_level),
@@ -497,11 +497,15 @@ fn gen(args: GenArgs) -> Result<()> {
     Ok(())
 }
 
-fn parse(args: ParseArgs) -> Result<ExitCode> {
+fn parse(mut args: ParseArgs) -> Result<ExitCode> {
     let to_stdout = args.out == "-";
-    if to_stdout && matches!(args.output.format, FormatArg::Parquet) {
-        say!("jwas: error: --out - writes NDJSON; add --format ndjson, or give a directory");
-        return Ok(ExitCode::from(2));
+    if to_stdout {
+        // Standard output gets NDJSON; Parquet asked for explicitly is a usage error.
+        if matches!(args.output.format, Some(FormatArg::Parquet)) {
+            say!("jwas: error: --out - writes NDJSON, not Parquet; drop --format parquet, or give a directory");
+            return Ok(ExitCode::from(2));
+        }
+        args.output.format = Some(FormatArg::Ndjson);
     }
     let opts = JobOptions {
         log_type: args.log_type.0,

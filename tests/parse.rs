@@ -415,9 +415,35 @@ fn fail_on_reject_writes_everything_then_exits_3() {
     );
 }
 
+/// `--out -` alone means NDJSON on standard output, as `--help` says; Parquet asked for
+/// explicitly is a usage error.
+#[test]
+fn out_dash_alone_writes_ndjson() {
+    let args = ["parse", "--out", "-", "--reference-time", REFERENCE];
+    let (alone, _) = jwas_ok(&[&args[..], &["testdata/audit.log"]].concat(), 0);
+    let (explicit, _) = jwas_ok(
+        &[&args[..], &["--format", "ndjson", "testdata/audit.log"]].concat(),
+        0,
+    );
+    assert_eq!(alone.lines().count(), 17, "{alone}");
+    let strip = |s: &str| -> Vec<Value> {
+        s.lines()
+            .map(|l| {
+                let mut v: Value = serde_json::from_str(l).unwrap();
+                v.as_object_mut().unwrap().remove("p_parse_time");
+                v
+            })
+            .collect()
+    };
+    assert_eq!(strip(&alone), strip(&explicit));
+}
+
 #[test]
 fn usage_errors_exit_2() {
-    jwas_ok(&["parse", "--out", "-", "testdata/audit.log"], 2);
+    jwas_ok(
+        &["parse", "--out", "-", "--format", "parquet", "testdata/audit.log"],
+        2,
+    );
     jwas_ok(&["parse", "--bogus", "testdata/audit.log"], 2);
     jwas_ok(
         &[
