@@ -441,7 +441,14 @@ fn out_dash_alone_writes_ndjson() {
 #[test]
 fn usage_errors_exit_2() {
     jwas_ok(
-        &["parse", "--out", "-", "--format", "parquet", "testdata/audit.log"],
+        &[
+            "parse",
+            "--out",
+            "-",
+            "--format",
+            "parquet",
+            "testdata/audit.log",
+        ],
         2,
     );
     jwas_ok(&["parse", "--bogus", "testdata/audit.log"], 2);
