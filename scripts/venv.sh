@@ -8,9 +8,15 @@ cd "$(dirname "$0")/.."
 VENV=.venv
 REQS="duckdb==1.5.6 pytz==2026.6 moto[server]==5.2.5 awscli==1.46.3 boto3==1.44.5 botocore==1.44.5"
 BENCH_REQS="polars==2.1.0 polars-runtime-32==2.1.0"
-# One creator at a time (test binaries may ask at once).
-exec 9>".venv.lock"
-flock 9
+# One creator at a time (test binaries may ask at once): flock where there is one (Linux),
+# else a lock directory (stock macOS has no flock).
+if command -v flock >/dev/null; then
+  exec 9>".venv.lock"
+  flock 9
+else
+  until mkdir .venv.lockdir 2>/dev/null; do sleep 0.2; done
+  trap 'rmdir .venv.lockdir' EXIT
+fi
 if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$VENV/.jwas-requirements" 2>/dev/null)" != "$REQS" ]; then
   command -v python3 >/dev/null || { echo "scripts/venv.sh: python3 is required (apt-get install python3 python3-venv)" >&2; exit 1; }
   python3 -m venv "$VENV" >&2 || { echo "scripts/venv.sh: 'python3 -m venv' failed: install python3-venv" >&2; exit 1; }

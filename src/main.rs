@@ -103,7 +103,8 @@ struct ParseArgs {
     /// An S3-compatible endpoint (default: AWS_ENDPOINT_URL, else AWS); path-style addressing.
     #[arg(long)]
     endpoint_url: Option<String>,
-    /// auto routes each event by its tag; a fixed type rejects events of other types.
+    /// auto, access, audit, firewall, mws, postgres or security: auto routes each event by
+    /// its tag; a fixed type rejects events of other types.
     #[arg(long, default_value = "auto", value_parser = parse_log_type_choice)]
     log_type: LogTypeChoice,
     /// Reference time for year inference (RFC 3339); default: each file's mtime.
@@ -271,14 +272,14 @@ enum SchemaFormat {
 
 #[derive(clap::Args)]
 struct SchemaArgs {
-    /// One log type (default: all).
+    /// One log type: access, audit, firewall, mws, postgres or security (default: all).
     #[arg(long, value_parser = parse_log_type)]
     log_type: Option<LogType>,
     /// yaml: Panther-style schema; arrow: the Arrow fields; athena: CREATE EXTERNAL TABLE.
     #[arg(long, value_enum, default_value = "yaml")]
     format: SchemaFormat,
-    /// Athena: where the tables live (the --out of jwas parse).
-    #[arg(long, default_value = "s3://YOUR-BUCKET/YOUR-PREFIX")]
+    /// Athena: where the tables live (the --out of jwas parse), an s3:// location.
+    #[arg(long, default_value = "s3://YOUR-BUCKET/YOUR-PREFIX", value_parser = parse_athena_location)]
     location: String,
     /// Athena: the --partition the tables were written with.
     #[arg(long, value_enum, default_value = "hour")]
@@ -315,7 +316,9 @@ fn parse_log_type_choice(s: &str) -> Result<LogTypeChoice, String> {
     if s.eq_ignore_ascii_case("auto") {
         return Ok(LogTypeChoice(None));
     }
-    parse_log_type(s).map(|t| LogTypeChoice(Some(t)))
+    parse_log_type(s)
+        .map(|t| LogTypeChoice(Some(t)))
+        .map_err(|_| "expected auto, access, audit, firewall, mws, postgres or security".into())
 }
 
 fn parse_gen_log_type(s: &str) -> Result<LogTypeChoice, String> {
@@ -325,6 +328,18 @@ fn parse_gen_log_type(s: &str) -> Result<LogTypeChoice, String> {
     parse_log_type(s)
         .map(|t| LogTypeChoice(Some(t)))
         .map_err(|_| "expected mixed, access, audit, firewall, mws, postgres or security".into())
+}
+
+/// Athena reads tables from S3 only: a local path would give a table that never has rows.
+fn parse_athena_location(s: &str) -> Result<String, String> {
+    if s.starts_with("s3://") {
+        Ok(s.to_owned())
+    } else {
+        Err(
+            "Athena tables live in S3: give s3://bucket/prefix (copy a local --out there first)"
+                .into(),
+        )
+    }
 }
 
 fn parse_log_type(s: &str) -> Result<LogType, String> {

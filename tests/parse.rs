@@ -452,7 +452,7 @@ fn usage_errors_exit_2() {
         2,
     );
     jwas_ok(&["parse", "--bogus", "testdata/audit.log"], 2);
-    jwas_ok(
+    let (_, err) = jwas_ok(
         &[
             "parse",
             "--out",
@@ -463,6 +463,12 @@ fn usage_errors_exit_2() {
         ],
         2,
     );
+    assert!(
+        err.contains("expected auto, access, audit, firewall, mws, postgres or security"),
+        "{err}"
+    );
+    let (_, err) = jwas_ok(&["schema", "--format", "athena", "--location", "/tmp/x"], 2);
+    assert!(err.contains("s3://"), "{err}");
     jwas_ok(
         &[
             "parse",
