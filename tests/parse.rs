@@ -488,3 +488,23 @@ fn missing_input_is_a_clear_error() {
     let (_, stderr) = jwas_ok(&["parse", "--out", &out.str(), "no/such/file.log"], 1);
     assert!(stderr.contains("no/such/file.log"), "{stderr}");
 }
+
+/// A file's identity does not depend on how its path is spelled: the same rows, row ids
+/// and file names, so a rerun replaces the files instead of adding copies.
+#[test]
+fn one_file_spelled_three_ways_is_one_input() {
+    let out = TempDir::new("spellings");
+    let o = out.str();
+    let absolute = root().join("testdata/audit.log").display().to_string();
+    for path in ["testdata/audit.log", "./testdata/audit.log", &absolute] {
+        jwas_ok(
+            &["parse", path, "--out", &o, "--reference-time", REFERENCE],
+            0,
+        );
+    }
+    let tables = read_tables(out.path());
+    let rows = table_rows(&tables, "juniper_audit");
+    assert_eq!(rows.len(), 17, "three spellings, one set of files");
+    let ids: BTreeSet<String> = rows.iter().map(|r| r["p_row_id"].to_string()).collect();
+    assert_eq!(ids.len(), 17);
+}

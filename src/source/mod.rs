@@ -200,8 +200,14 @@ impl Input {
     /// What identifies this input for row ids and file names.
     pub fn identity(&self) -> InputIdentity {
         match self {
-            Input::File { size, mtime, .. } => InputIdentity {
-                uri: self.name(),
+            // The file's canonical path (absolute, symbolic links resolved), so that
+            // `a.log`, `./a.log` and `$PWD/a.log` are one input with one set of row ids
+            // and file names; the path as given if it cannot be resolved.
+            Input::File { path, size, mtime } => InputIdentity {
+                uri: std::fs::canonicalize(path)
+                    .unwrap_or_else(|_| path.clone())
+                    .display()
+                    .to_string(),
                 size: Some(*size),
                 version: mtime.map(|t| t.timestamp_millis().to_string()),
             },
