@@ -306,3 +306,83 @@ impl<'a, 'd, 'r> Batch<'a, 'd, 'r> {
         Ok((files, rejected_file))
     }
 }
+
+/// Inputs of at most this many bytes (as stored, before decompression) are parsed side by
+/// side by [`process_side_by_side`]: they fit one block, so the block-parallel pipeline
+/// would parse each with one thread anyway.
+pub fn is_small(input: &Input, opts: &JobOptions) -> bool {
+    input
+        .stored_size()
+        .is_some_and(|n| n <= opts.pipeline.block_bytes as u64)
+}
+
+/// An input to parse, its position among the run's inputs, and its opened (decompressed)
+/// bytes or why they could not be opened.
+pub type Opened = (usize, Input, Result<Box<dyn Read + Send>, Error>);
+
+/// Parses small inputs side by side, `opts.pipeline.threads` at a time, each with one
+/// parser and one writer thread, into `store` (table files and rejected events). Each
+/// input gets exactly the files, names and rows it gets alone (names and row ids come
+/// from its identity; which file a row goes to does not depend on the threads). Inputs
+/// are taken from `next` in order (so read-ahead of S3 objects keeps working), and at most
+/// `threads` are open at once, so memory does not grow with their number. `done` gets each
+/// input's position and result as it finishes (not in order), with its files stored.
+pub fn process_side_by_side(
+    mut next: impl FnMut() -> Option<Opened>,
+    opts: &JobOptions,
+    store: &Arc<dyn Store>,
+    mut done: impl FnMut(usize, &Input, Result<InputSummary, Error>),
+) {
+    let threads = opts.pipeline.threads.max(1);
+    let one = JobOptions {
+        pipeline: PipelineOptions {
+            threads: 1,
+            ..opts.pipeline
+        },
+        tables: TableOptions {
+            writers: 1,
+            ..opts.tables
+        },
+        ..opts.clone()
+    };
+    let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<Opened>(threads);
+    let work_rx = std::sync::Mutex::new(work_rx);
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let (work_rx, done_tx, one) = (&work_rx, done_tx.clone(), &one);
+            scope.spawn(move || loop {
+                let item = match work_rx.lock() {
+                    Ok(rx) => rx.recv(),
+                    Err(_) => return,
+                };
+                let Ok((i, input, reader)) = item else {
+                    return;
+                };
+                let scoped = store.scoped();
+                let mut dest = Destination::Store(Arc::clone(&scoped));
+                let mut rejected = RejectedTo::Store(scoped);
+                let result = reader.and_then(|r| {
+                    process_reader(&input, r, one, &mut dest, &mut rejected, Wait::Stored)
+                });
+                if done_tx.send((i, input, result)).is_err() {
+                    return;
+                }
+            });
+        }
+        drop(done_tx);
+        while let Some(item) = next() {
+            // Report what has finished while waiting for room.
+            for (i, input, result) in done_rx.try_iter() {
+                done(i, &input, result);
+            }
+            if work_tx.send(item).is_err() {
+                break;
+            }
+        }
+        drop(work_tx);
+        for (i, input, result) in done_rx.iter() {
+            done(i, &input, result);
+        }
+    });
+}

@@ -630,8 +630,44 @@ fn parse(mut args: ParseArgs) -> Result<ExitCode> {
         }
     };
     let mut failed = vec![false; inputs.len()];
-    let mut outcomes = Vec::with_capacity(inputs.len());
-    for (i, input) in inputs.iter().enumerate() {
+    let mut outcomes: Vec<Option<InputSummary>> = vec![None; inputs.len()];
+    // Consecutive small inputs are parsed side by side when they go to a store (standard
+    // output and --rejected FILE keep one input at a time, in order).
+    let side_by_side = !to_stdout && args.rejected.is_none() && opts.pipeline.threads > 1;
+    let small = |i: usize| side_by_side && i < inputs.len() && job::is_small(&inputs[i], &opts);
+    let mut i = 0;
+    while i < inputs.len() {
+        let mut end = i;
+        while small(end) {
+            end += 1;
+        }
+        if end - i >= 2 {
+            settle(unsynced.take(), &mut failed);
+            let mut at = i;
+            let mut next = || {
+                let input = inputs.get(at).filter(|_| at < end)?.clone();
+                let raw = match ahead.as_mut().and_then(ReadAhead::next_reader) {
+                    Some(raw) => source::open_decompressed(&input, raw),
+                    None => input.open(),
+                };
+                at += 1;
+                Some((at - 1, input, raw))
+            };
+            job::process_side_by_side(&mut next, &opts, &store, |j, input, result| {
+                match result {
+                    Ok(s) => outcomes[j] = Some(s),
+                    Err(e) => {
+                        report(&input.name(), e);
+                        failed[j] = true;
+                    }
+                }
+                bar.set_message(Escaped(&input.name()).to_string());
+                bar.inc(1);
+            });
+            i = end;
+            continue;
+        }
+        let input = &inputs[i];
         bar.set_message(Escaped(&input.name()).to_string());
         let scoped = (!to_stdout).then(|| store.scoped());
         if let Some(s) = &scoped {
@@ -650,7 +686,7 @@ fn parse(mut args: ParseArgs) -> Result<ExitCode> {
         settle(unsynced.take(), &mut failed);
         match (result, scoped) {
             (Ok(s), scoped) => {
-                outcomes.push(Some(s));
+                outcomes[i] = Some(s);
                 unsynced = scoped.map(|s| (i, s));
             }
             (Err(e @ Error::Write { .. }), _) if is_pipe(&e) => return Err(e.into()),
@@ -661,10 +697,10 @@ fn parse(mut args: ParseArgs) -> Result<ExitCode> {
                 }
                 report(&input.name(), e);
                 failed[i] = true;
-                outcomes.push(None);
             }
         }
         bar.inc(1);
+        i += 1;
     }
     settle(unsynced.take(), &mut failed);
     let failures = failed.iter().filter(|f| **f).count();

@@ -190,3 +190,56 @@ fn athena_ddl_matches_each_level() {
         assert!(ddl.contains("LOCATION 's3://bucket/prefix/juniper_mws/'"));
     }
 }
+
+/// Small inputs are parsed side by side (`--threads 2`) and give exactly the files and rows
+/// they give one at a time (`--threads 1`).
+#[test]
+fn five_hundred_small_inputs_side_by_side_are_the_same_as_one_by_one() {
+    let dir = TempDir::new("many-inputs");
+    let logs = testdata_logs();
+    for i in 0..500 {
+        let log = &logs[i % logs.len()];
+        let name = format!("{i:03}-{}", log.rsplit('/').next().unwrap());
+        std::fs::copy(root().join(log), dir.path().join(name)).unwrap();
+    }
+    let d = dir.str();
+    let run = |threads: &str| {
+        let out = TempDir::new(&format!("many-out-{threads}"));
+        let o = out.str();
+        let (_, err) = jwas_ok(
+            &[
+                "parse",
+                &d,
+                "--out",
+                &o,
+                "--threads",
+                threads,
+                "--reference-time",
+                REFERENCE,
+            ],
+            0,
+        );
+        let files = files(out.path());
+        let mut rows: Vec<String> = Vec::new();
+        for f in files.iter().filter(|f| f.ends_with(".parquet")) {
+            for mut row in as_json(&read_parquet(&out.path().join(f)).0) {
+                row.as_object_mut().unwrap().remove("p_parse_time");
+                rows.push(format!("{f} {row}"));
+            }
+        }
+        let summary: Vec<String> = err
+            .lines()
+            .filter(|l| l.starts_with(d.as_str()))
+            .map(str::to_owned)
+            .collect();
+        (out, files, rows, summary)
+    };
+    let (_a, files_1, rows_1, summary_1) = run("1");
+    let (_b, files_2, rows_2, summary_2) = run("2");
+    assert!(files_1.len() > 1000, "{}", files_1.len());
+    assert_eq!(files_2, files_1, "the same file names");
+    // Rows per file, in file order: the same rows, in the same order within each file.
+    assert_eq!(rows_2, rows_1);
+    assert_eq!(summary_2.len(), 500, "one summary line per input");
+    assert_eq!(summary_2, summary_1, "the summary in input order");
+}

@@ -224,6 +224,15 @@ impl Input {
         }
     }
 
+    /// Its size as stored (compressed, if it is), when known: not for standard input.
+    pub fn stored_size(&self) -> Option<u64> {
+        match self {
+            Input::File { size, .. } => Some(*size),
+            Input::Stdin => None,
+            Input::S3(o) => Some(o.size),
+        }
+    }
+
     /// The input's own time: the file's mtime or the object's LastModified.
     pub fn modified(&self) -> Option<DateTime<Utc>> {
         match self {
