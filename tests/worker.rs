@@ -409,3 +409,33 @@ fn an_object_named_many_times_in_a_message_is_parsed_once() {
     assert_eq!(row_ids(out.path()), (audit_rows(), audit_rows()), "{log}");
     drained(s3, &queue);
 }
+
+#[test]
+fn the_worker_writes_at_the_partition_level_given() {
+    let s3 = moto();
+    let queue = notified_uploads(s3, "day", &[], 3);
+    let out = TempDir::new("worker-day");
+    let out_s = out.str();
+    let mut args = worker_args(&queue, &out_s, "3s");
+    args.extend(["--partition", "day"]);
+    let log = finish(spawn_worker(s3, &args));
+    assert_eq!(
+        row_ids(out.path()),
+        (3 * audit_rows(), 3 * audit_rows()),
+        "{log}"
+    );
+    let parquet: Vec<String> = files(out.path())
+        .into_iter()
+        .filter(|f| f.ends_with(".parquet"))
+        .collect();
+    assert!(!parquet.is_empty());
+    for f in &parquet {
+        let keys: Vec<&str> = f
+            .split('/')
+            .skip(1)
+            .filter_map(|k| k.split_once('=').map(|(k, _)| k))
+            .collect();
+        assert_eq!(keys, ["year", "month", "day"], "{f}");
+    }
+    drained(s3, &queue);
+}
