@@ -94,6 +94,15 @@ struct ParseArgs {
     /// gzip and zstd input is detected and decompressed.
     #[arg(required = true)]
     inputs: Vec<std::ffi::OsString>,
+    /// In directories, take only files whose name matches one of these globs (* and ?;
+    /// repeat the option or separate with commas). Default: every name.
+    #[arg(long, value_delimiter = ',')]
+    include: Vec<String>,
+    /// In directories, leave out files whose name matches one of these globs. Default:
+    /// *.md, *.json, *.ndjson, *.parquet, *.yml, *.yaml, *.toml, *.csv, *.html; giving
+    /// --exclude replaces the default (--exclude '' takes every file).
+    #[arg(long, value_delimiter = ',')]
+    exclude: Option<Vec<String>>,
     /// Output directory, s3://bucket/prefix, or '-' for NDJSON on standard output.
     #[arg(long)]
     out: String,
@@ -542,6 +551,14 @@ fn parse(mut args: ParseArgs) -> Result<ExitCode> {
         None
     };
     let mut inputs = Vec::new();
+    let mut skipped = Vec::new();
+    let filter = source::WalkFilter {
+        include: args.include.clone(),
+        exclude: args
+            .exclude
+            .clone()
+            .unwrap_or_else(|| source::WalkFilter::default().exclude),
+    };
     for arg in &args.inputs {
         let uri = arg.to_str().and_then(S3Uri::parse).transpose()?;
         match (uri, &s3) {
@@ -555,7 +572,8 @@ fn parse(mut args: ParseArgs) -> Result<ExitCode> {
                 }
                 inputs.extend(found);
             }
-            _ => source::expand_one(arg, &mut inputs).context("finding inputs")?,
+            _ => source::expand_one(arg, &filter, &mut inputs, &mut skipped)
+                .context("finding inputs")?,
         }
     }
     let store = output_store(&args.out, s3.as_ref(), false)?;
@@ -718,6 +736,24 @@ fn parse(mut args: ParseArgs) -> Result<ExitCode> {
             .with_context(|| format!("writing {}", Escaped(&rejected_name)))?;
     }
     let total = print_summary(&summaries, if to_stdout { None } else { Some(&args.out) });
+    if !skipped.is_empty() {
+        let shown: Vec<String> = skipped
+            .iter()
+            .take(5)
+            .map(|s| format!("{} ({})", Escaped(&s.path.display().to_string()), s.reason))
+            .collect();
+        let more = skipped.len().saturating_sub(shown.len());
+        say!(
+            "skipped {} file(s) in directories by name: {}{}",
+            skipped.len(),
+            shown.join(", "),
+            if more > 0 {
+                format!(", and {more} more")
+            } else {
+                String::new()
+            }
+        );
+    }
     if failures > 0 {
         say!("jwas: {failures} input(s) failed");
         return Ok(ExitCode::from(1));

@@ -508,3 +508,54 @@ fn one_file_spelled_three_ways_is_one_input() {
     let ids: BTreeSet<String> = rows.iter().map(|r| r["p_row_id"].to_string()).collect();
     assert_eq!(ids.len(), 17);
 }
+
+/// A directory walk leaves out files that are not logs by name (testdata/README.md and
+/// EXPECTED.json), says so in the summary, and takes --include / --exclude globs.
+#[test]
+fn directory_walks_skip_non_log_files_and_say_so() {
+    let out = TempDir::new("walk");
+    let o = out.str();
+    let (_, err) = jwas_ok(
+        &[
+            "parse",
+            "testdata/",
+            "--out",
+            &o,
+            "--reference-time",
+            REFERENCE,
+        ],
+        0,
+    );
+    assert!(
+        err.contains("skipped 2 file(s) in directories by name: testdata/EXPECTED.json (--exclude *.json), testdata/README.md (--exclude *.md)"),
+        "{err}"
+    );
+    // Only mixed.log's deliberate rejects.
+    assert_eq!(read_rejected(out.path()).len(), 7, "{err}");
+    let out = TempDir::new("walk-globs");
+    let o = out.str();
+    let (_, err) = jwas_ok(
+        &[
+            "parse",
+            "testdata",
+            "--out",
+            &o,
+            "--include",
+            "*.log",
+            "--exclude",
+            "mixed*,security.*",
+            "--reference-time",
+            REFERENCE,
+        ],
+        0,
+    );
+    assert!(err.contains("skipped 4 file(s)"), "{err}");
+    assert!(
+        err.contains("testdata/mixed.log (--exclude mixed*)"),
+        "{err}"
+    );
+    assert!(read_rejected(out.path()).is_empty());
+    let tables = read_tables(out.path());
+    assert!(!tables.contains_key("juniper_security"));
+    assert_eq!(rows(&tables["juniper_audit"]), 17);
+}

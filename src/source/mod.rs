@@ -363,7 +363,94 @@ fn file_input(path: PathBuf, meta: &std::fs::Metadata) -> Input {
     }
 }
 
-fn walk(dir: &Path, out: &mut Vec<Input>) -> Result<(), Error> {
+/// File names a directory walk leaves out unless told otherwise: documentation, data and
+/// jwas's own outputs, which are not logs (an appliance's log files have any name, so
+/// nothing else is assumed).
+pub const DEFAULT_EXCLUDE: &[&str] = &[
+    "*.md",
+    "*.json",
+    "*.ndjson",
+    "*.parquet",
+    "*.yml",
+    "*.yaml",
+    "*.toml",
+    "*.csv",
+    "*.html",
+];
+
+/// Which files a directory walk takes, by file name (not path): a file is taken when it
+/// matches an `include` pattern (any file, if there are none) and no `exclude` pattern.
+/// Patterns are globs: `*` any run of characters, `?` one character, anything else itself
+/// (case-sensitive). Files named on the command line are always taken.
+#[derive(Clone, Debug)]
+pub struct WalkFilter {
+    /// Patterns a file name must match one of (none: every name).
+    pub include: Vec<String>,
+    /// Patterns no file name may match.
+    pub exclude: Vec<String>,
+}
+
+impl Default for WalkFilter {
+    fn default() -> Self {
+        WalkFilter {
+            include: Vec::new(),
+            exclude: DEFAULT_EXCLUDE.iter().map(|p| (*p).to_owned()).collect(),
+        }
+    }
+}
+
+impl WalkFilter {
+    /// Why a file of this name is left out, or `None` if it is taken.
+    pub fn skip_reason(&self, name: &str) -> Option<String> {
+        if !self.include.is_empty() && !self.include.iter().any(|p| glob_match(p, name)) {
+            return Some(format!("not --include {}", self.include.join(", ")));
+        }
+        self.exclude
+            .iter()
+            .find(|p| glob_match(p, name))
+            .map(|p| format!("--exclude {p}"))
+    }
+}
+
+/// A file a directory walk left out, and why.
+#[derive(Clone, Debug)]
+pub struct Skipped {
+    /// Its path.
+    pub path: PathBuf,
+    /// Why (the pattern).
+    pub reason: String,
+}
+
+/// Whether `name` matches the glob `pattern` (`*`, `?`), in O(len(pattern) * len(name)).
+pub fn glob_match(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    let (mut pi, mut ni) = (0, 0);
+    // Where the last `*` was, and the name position it is matched up to.
+    let mut star: Option<(usize, usize)> = None;
+    while ni < n.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
+            pi += 1;
+            ni += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ni));
+            pi += 1;
+        } else if let Some((sp, sn)) = star {
+            pi = sp + 1;
+            ni = sn + 1;
+            star = Some((sp, sn + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+fn walk(
+    dir: &Path,
+    filter: &WalkFilter,
+    out: &mut Vec<Input>,
+    skipped: &mut Vec<Skipped>,
+) -> Result<(), Error> {
     let err = |source| Error::Read {
         input: dir.display().to_string(),
         source,
@@ -374,7 +461,9 @@ fn walk(dir: &Path, out: &mut Vec<Input>) -> Result<(), Error> {
         .map_err(err)?;
     entries.sort_by_key(|e| e.file_name());
     for e in entries {
-        if e.file_name().to_string_lossy().starts_with('.') {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') {
             continue;
         }
         let path = e.path();
@@ -383,27 +472,40 @@ fn walk(dir: &Path, out: &mut Vec<Input>) -> Result<(), Error> {
             source,
         })?;
         if meta.is_dir() {
-            walk(&path, out)?;
+            walk(&path, filter, out, skipped)?;
         } else if meta.is_file() {
-            out.push(file_input(path, &meta));
+            match filter.skip_reason(&name) {
+                Some(reason) => skipped.push(Skipped { path, reason }),
+                None => out.push(file_input(path, &meta)),
+            }
         }
     }
     Ok(())
 }
 
-/// Expands the command line's local inputs: files as given, directories into their files,
-/// `-`. (`s3://` inputs are listed by `jwas::s3::S3::list`.) Paths need not be UTF-8;
-/// `p_source_object` shows such bytes as U+FFFD.
-pub fn expand<A: AsRef<std::ffi::OsStr>>(args: &[A]) -> Result<Vec<Input>, Error> {
-    let mut out = Vec::new();
+/// Expands the command line's local inputs: files as given, directories into their files
+/// (those `filter` takes; the others are returned as skipped), `-`. (`s3://` inputs are
+/// listed by `jwas::s3::S3::list`.) Paths need not be UTF-8; `p_source_object` shows such
+/// bytes as U+FFFD.
+pub fn expand<A: AsRef<std::ffi::OsStr>>(
+    args: &[A],
+    filter: &WalkFilter,
+) -> Result<(Vec<Input>, Vec<Skipped>), Error> {
+    let (mut out, mut skipped) = (Vec::new(), Vec::new());
     for arg in args {
-        expand_one(arg.as_ref(), &mut out)?;
+        expand_one(arg.as_ref(), filter, &mut out, &mut skipped)?;
     }
-    Ok(out)
+    Ok((out, skipped))
 }
 
-/// Expands one local input, appending to `out`.
-pub fn expand_one(arg: &std::ffi::OsStr, out: &mut Vec<Input>) -> Result<(), Error> {
+/// Expands one local input, appending to `out` (and files a directory walk left out to
+/// `skipped`).
+pub fn expand_one(
+    arg: &std::ffi::OsStr,
+    filter: &WalkFilter,
+    out: &mut Vec<Input>,
+    skipped: &mut Vec<Skipped>,
+) -> Result<(), Error> {
     if arg == "-" {
         out.push(Input::Stdin);
         return Ok(());
@@ -414,7 +516,7 @@ pub fn expand_one(arg: &std::ffi::OsStr, out: &mut Vec<Input>) -> Result<(), Err
         source,
     })?;
     if meta.is_dir() {
-        walk(&path, out)?;
+        walk(&path, filter, out, skipped)?;
     } else {
         out.push(file_input(path, &meta));
     }
@@ -433,6 +535,36 @@ mod tests {
             .read_to_string(&mut s)
             .unwrap();
         s
+    }
+
+    #[test]
+    fn globs() {
+        for (p, n, want) in [
+            ("*.md", "README.md", true),
+            ("*.md", "README.md.gz", false),
+            ("*.log*", "a.log.1.gz", true),
+            ("a?c", "abc", true),
+            ("a?c", "ac", false),
+            ("*", "", true),
+            ("", "x", false),
+            ("*a*b*", "xxaxxbxx", true),
+            ("*a*b", "xxaxxbxxc", false),
+            ("é*", "été.log", true),
+        ] {
+            assert_eq!(glob_match(p, n), want, "{p} {n}");
+        }
+        // Linear-ish: a long name against many stars does not take long.
+        let name = "a".repeat(10_000);
+        assert!(!glob_match("*a*a*a*a*b", &name));
+        let f = WalkFilter::default();
+        assert!(f.skip_reason("EXPECTED.json").is_some());
+        assert!(f.skip_reason("messages.1").is_none());
+        let f = WalkFilter {
+            include: vec!["*.log".into()],
+            exclude: Vec::new(),
+        };
+        assert!(f.skip_reason("x.gz").is_some());
+        assert!(f.skip_reason("x.log").is_none());
     }
 
     #[test]
