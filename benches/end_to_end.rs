@@ -26,9 +26,13 @@ fn end_to_end(c: &mut Criterion) {
     });
     let path = dir.join("input.log");
     std::fs::write(&path, &data).expect("writing the input");
-    let input = jwas::source::expand(&[path.display().to_string()])
-        .expect("finding the input")
-        .remove(0);
+    let input = jwas::source::expand(
+        &[path.display().to_string()],
+        &jwas::source::WalkFilter::default(),
+    )
+    .expect("finding the input")
+    .0
+    .remove(0);
     let out_dir = dir.join("out");
     let opts = JobOptions {
         reference_time: Some(stats.last),
