@@ -16,8 +16,9 @@ use jwas::{source, Error, LogType};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Writes a line to standard error, ignoring failure: a closed or broken stderr (`2>&1 |
 /// head`) must not end the run with a panic, as `eprintln!` would.
@@ -603,17 +604,34 @@ fn parse(mut args: ParseArgs) -> Result<ExitCode> {
         (None, false) => RejectedTo::Store(Arc::clone(&store)),
     };
 
-    let bar = if inputs.len() > 1 {
-        ProgressBar::new(inputs.len() as u64)
-    } else {
-        ProgressBar::new_spinner()
+    // Progress in bytes as stored (compressed, if they are) against the inputs' total,
+    // when it is known (not for standard input); shown only on a terminal.
+    let read = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let total_bytes: Option<u64> = inputs.iter().map(Input::stored_size).sum();
+    let (bar, template) = match total_bytes {
+        Some(total) => (
+            ProgressBar::new(total),
+            "{spinner} [{elapsed_precise}] {bar:30} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} ETA {eta} {wide_msg}",
+        ),
+        None => (
+            ProgressBar::new_spinner(),
+            "{spinner} [{elapsed_precise}] {binary_bytes} {binary_bytes_per_sec} {wide_msg}",
+        ),
     };
     bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {wide_msg}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
+    let ticking = Arc::new(AtomicBool::new(true));
+    let ticker = {
+        let (bar, read, ticking) = (bar.clone(), Arc::clone(&read), Arc::clone(&ticking));
+        std::thread::spawn(move || {
+            while ticking.load(Ordering::Relaxed) {
+                bar.set_position(read.load(Ordering::Relaxed));
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+    };
     // S3 objects are opened `--concurrency` ahead: their downloads run while earlier
     // inputs are parsed, each buffering a bounded number of chunks.
     let objects = inputs
@@ -664,10 +682,7 @@ fn parse(mut args: ParseArgs) -> Result<ExitCode> {
             let mut at = i;
             let mut next = || {
                 let input = inputs.get(at).filter(|_| at < end)?.clone();
-                let raw = match ahead.as_mut().and_then(ReadAhead::next_reader) {
-                    Some(raw) => source::open_decompressed(&input, raw),
-                    None => input.open(),
-                };
+                let raw = open_counted(&input, ahead.as_mut(), &read);
                 at += 1;
                 Some((at - 1, input, raw))
             };
@@ -680,7 +695,6 @@ fn parse(mut args: ParseArgs) -> Result<ExitCode> {
                     }
                 }
                 bar.set_message(Escaped(&input.name()).to_string());
-                bar.inc(1);
             });
             i = end;
             continue;
@@ -694,10 +708,7 @@ fn parse(mut args: ParseArgs) -> Result<ExitCode> {
                 rejected = RejectedTo::Store(Arc::clone(s));
             }
         }
-        let raw = match ahead.as_mut().and_then(ReadAhead::next_reader) {
-            Some(raw) => source::open_decompressed(input, raw),
-            None => input.open(),
-        };
+        let raw = open_counted(input, ahead.as_mut(), &read);
         let result = raw.and_then(|r| {
             job::process_reader(input, r, &opts, &mut dest, &mut rejected, Wait::Committed)
         });
@@ -717,7 +728,6 @@ fn parse(mut args: ParseArgs) -> Result<ExitCode> {
                 failed[i] = true;
             }
         }
-        bar.inc(1);
         i += 1;
     }
     settle(unsynced.take(), &mut failed);
@@ -728,6 +738,8 @@ fn parse(mut args: ParseArgs) -> Result<ExitCode> {
         .filter(|(_, f)| !**f)
         .filter_map(|(s, _)| s)
         .collect();
+    ticking.store(false, Ordering::Relaxed);
+    let _ = ticker.join();
     bar.finish_and_clear();
     drop(dest);
     stdout_lock.flush().context("writing standard output")?;
@@ -754,6 +766,17 @@ fn parse(mut args: ParseArgs) -> Result<ExitCode> {
             }
         );
     }
+    let secs = started.elapsed().as_secs_f64();
+    let bytes = read.load(Ordering::Relaxed);
+    let amount = match bytes {
+        b if b < 1_000_000 => format!("{:.1} kB", b as f64 / 1e3),
+        b if b < 10_000_000_000 => format!("{:.1} MB", b as f64 / 1e6),
+        b => format!("{:.2} GB", b as f64 / 1e9),
+    };
+    say!(
+        "done in {secs:.1} s: {amount} read, {:.1} MB/s",
+        bytes as f64 / 1e6 / secs.max(1e-3)
+    );
     if failures > 0 {
         say!("jwas: {failures} input(s) failed");
         return Ok(ExitCode::from(1));
@@ -762,6 +785,20 @@ fn parse(mut args: ParseArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(3));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Opens an input (an S3 object from the read-ahead, else the file or standard input),
+/// counting its bytes as stored into `read`, and decompresses it.
+fn open_counted(
+    input: &Input,
+    ahead: Option<&mut ReadAhead<'_>>,
+    read: &Arc<AtomicU64>,
+) -> Result<Box<dyn std::io::Read + Send>, Error> {
+    let raw = match ahead.and_then(ReadAhead::next_reader) {
+        Some(raw) => raw,
+        None => input.open_raw()?,
+    };
+    source::open_decompressed(input, Box::new(source::Counted::new(raw, Arc::clone(read))))
 }
 
 fn is_pipe(e: &Error) -> bool {

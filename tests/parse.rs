@@ -532,6 +532,12 @@ fn directory_walks_skip_non_log_files_and_say_so() {
     );
     // Only mixed.log's deliberate rejects.
     assert_eq!(read_rejected(out.path()).len(), 7, "{err}");
+    // The summary ends with the time taken and the throughput.
+    let last = err.lines().last().unwrap();
+    assert!(
+        last.starts_with("done in ") && last.ends_with(" MB/s"),
+        "{err}"
+    );
     let out = TempDir::new("walk-globs");
     let o = out.str();
     let (_, err) = jwas_ok(

@@ -245,7 +245,12 @@ impl Input {
     /// Opens a local input or standard input, decompressing gzip or zstd. S3 objects are
     /// opened with `jwas::s3::S3::open`, then [`open_decompressed`].
     pub fn open(&self) -> Result<Box<dyn Read + Send>, Error> {
-        let raw: Box<dyn Read + Send> = match self {
+        open_decompressed(self, self.open_raw()?)
+    }
+
+    /// Opens a local input or standard input as stored (not decompressed).
+    pub fn open_raw(&self) -> Result<Box<dyn Read + Send>, Error> {
+        Ok(match self {
             Input::File { path, .. } => {
                 Box::new(File::open(path).map_err(|source| Error::Read {
                     input: self.name(),
@@ -259,8 +264,30 @@ impl Input {
                     reason: "S3 objects are read through an S3 client (jwas::s3)".into(),
                 })
             }
-        };
-        open_decompressed(self, raw)
+        })
+    }
+}
+
+/// A reader that adds the bytes it reads to a shared count (progress displays, and the
+/// throughput in a summary).
+pub struct Counted<R> {
+    inner: R,
+    count: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl<R: Read> Counted<R> {
+    /// Counts `inner`'s bytes into `count`.
+    pub fn new(inner: R, count: std::sync::Arc<std::sync::atomic::AtomicU64>) -> Counted<R> {
+        Counted { inner, count }
+    }
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(n)
     }
 }
 
