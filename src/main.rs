@@ -667,6 +667,10 @@ fn parse(mut args: ParseArgs) -> Result<ExitCode> {
     };
     let mut failed = vec![false; inputs.len()];
     let mut outcomes: Vec<Option<InputSummary>> = vec![None; inputs.len()];
+    let compressions: Vec<std::cell::Cell<&'static str>> = inputs
+        .iter()
+        .map(|_| std::cell::Cell::new("plain"))
+        .collect();
     // Consecutive small inputs are parsed side by side when they go to a store (standard
     // output and --rejected FILE keep one input at a time, in order).
     let side_by_side = !to_stdout && args.rejected.is_none() && opts.pipeline.threads > 1;
@@ -682,7 +686,7 @@ fn parse(mut args: ParseArgs) -> Result<ExitCode> {
             let mut at = i;
             let mut next = || {
                 let input = inputs.get(at).filter(|_| at < end)?.clone();
-                let raw = open_counted(&input, ahead.as_mut(), &read);
+                let raw = open_counted((at, &input), ahead.as_mut(), &read, &compressions);
                 at += 1;
                 Some((at - 1, input, raw))
             };
@@ -708,7 +712,7 @@ fn parse(mut args: ParseArgs) -> Result<ExitCode> {
                 rejected = RejectedTo::Store(Arc::clone(s));
             }
         }
-        let raw = open_counted(input, ahead.as_mut(), &read);
+        let raw = open_counted((i, input), ahead.as_mut(), &read, &compressions);
         let result = raw.and_then(|r| {
             job::process_reader(input, r, &opts, &mut dest, &mut rejected, Wait::Committed)
         });
@@ -732,11 +736,12 @@ fn parse(mut args: ParseArgs) -> Result<ExitCode> {
     }
     settle(unsynced.take(), &mut failed);
     let failures = failed.iter().filter(|f| **f).count();
-    let summaries: Vec<InputSummary> = outcomes
+    let summaries: Vec<(InputSummary, &str)> = outcomes
         .into_iter()
         .zip(&failed)
-        .filter(|(_, f)| !**f)
-        .filter_map(|(s, _)| s)
+        .zip(&compressions)
+        .filter(|((_, f), _)| !**f)
+        .filter_map(|((s, _), c)| s.map(|s| (s, c.get())))
         .collect();
     ticking.store(false, Ordering::Relaxed);
     let _ = ticker.join();
@@ -788,30 +793,37 @@ fn parse(mut args: ParseArgs) -> Result<ExitCode> {
 }
 
 /// Opens an input (an S3 object from the read-ahead, else the file or standard input),
-/// counting its bytes as stored into `read`, and decompresses it.
+/// counting its bytes as stored into `read`, and decompresses it, noting in
+/// `compressions[index]` what it was (gzip, zstd, plain).
 fn open_counted(
-    input: &Input,
+    (index, input): (usize, &Input),
     ahead: Option<&mut ReadAhead<'_>>,
     read: &Arc<AtomicU64>,
+    compressions: &[std::cell::Cell<&'static str>],
 ) -> Result<Box<dyn std::io::Read + Send>, Error> {
     let raw = match ahead.and_then(ReadAhead::next_reader) {
         Some(raw) => raw,
         None => input.open_raw()?,
     };
-    source::open_decompressed(input, Box::new(source::Counted::new(raw, Arc::clone(read))))
+    let (reader, compression) =
+        source::open_detected(input, Box::new(source::Counted::new(raw, Arc::clone(read))))?;
+    if let Some(slot) = compressions.get(index) {
+        slot.set(compression);
+    }
+    Ok(reader)
 }
 
 fn is_pipe(e: &Error) -> bool {
     matches!(e, Error::Write { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
-fn print_summary(summaries: &[InputSummary], out: Option<&str>) -> LineCounts {
+fn print_summary(summaries: &[(InputSummary, &str)], out: Option<&str>) -> LineCounts {
     let mut total = LineCounts::default();
     let mut files = 0;
     let mut e = std::io::stderr().lock();
     let names: Vec<String> = summaries
         .iter()
-        .map(|s| Escaped(&s.input).to_string())
+        .map(|(s, _)| Escaped(&s.input).to_string())
         .collect();
     let width = names
         .iter()
@@ -821,13 +833,13 @@ fn print_summary(summaries: &[InputSummary], out: Option<&str>) -> LineCounts {
         .clamp(5, 60);
     let _ = writeln!(
         e,
-        "{:<width$} {:>10} {:>10} {:>12} {:>8} {:>9} {:>9}",
-        "input", "lines", "events", "continuation", "blank", "rejected", "rej.lines"
+        "{:<width$} {:>10} {:>10} {:>12} {:>8} {:>9} {:>9}  {}",
+        "input", "lines", "events", "continuation", "blank", "rejected", "rej.lines", "stored"
     );
-    let mut row = |name: &str, c: &LineCounts| {
+    let mut row = |name: &str, c: &LineCounts, stored: &str| {
         let _ = writeln!(
             e,
-            "{name:<width$} {:>10} {:>10} {:>12} {:>8} {:>9} {:>9}",
+            "{name:<width$} {:>10} {:>10} {:>12} {:>8} {:>9} {:>9}  {stored}",
             c.lines,
             c.first_lines,
             c.continuation_lines,
@@ -836,12 +848,12 @@ fn print_summary(summaries: &[InputSummary], out: Option<&str>) -> LineCounts {
             c.rejected_lines
         );
     };
-    for (s, name) in summaries.iter().zip(&names) {
+    for ((s, stored), name) in summaries.iter().zip(&names) {
         total.add(&s.counts);
         files += s.files.len();
-        row(name, &s.counts);
+        row(name, &s.counts, stored);
     }
-    row("total", &total);
+    row("total", &total, "");
     let c = &total;
     let check = if c.adds_up() {
         "adds up"
@@ -869,7 +881,7 @@ fn print_summary(summaries: &[InputSummary], out: Option<&str>) -> LineCounts {
     );
     if let Some(out) = out {
         let _ = writeln!(e, "wrote {files} file(s) under {}", Escaped(out));
-        for (s, name) in summaries.iter().zip(&names) {
+        for ((s, _), name) in summaries.iter().zip(&names) {
             if let Some(r) = &s.rejected_file {
                 let _ = writeln!(e, "rejected events of {name}: {}", Escaped(r));
             }

@@ -565,3 +565,39 @@ fn directory_walks_skip_non_log_files_and_say_so() {
     assert!(!tables.contains_key("juniper_security"));
     assert_eq!(rows(&tables["juniper_audit"]), 17);
 }
+
+/// The summary says how each input was stored (gzip, zstd or plain), as detected.
+#[test]
+fn the_summary_shows_each_input_s_compression() {
+    let dir = TempDir::new("stored");
+    let audit = std::fs::read(root().join("testdata/audit.log")).unwrap();
+    // gzip, without a .gz suffix
+    std::fs::write(dir.path().join("audit.log"), flate2_gzip(&audit)).unwrap();
+    std::fs::write(dir.path().join("plain.log"), &audit).unwrap();
+    let out = TempDir::new("stored-out");
+    let (_, err) = jwas_ok(
+        &[
+            "parse",
+            &dir.path().join("audit.log").display().to_string(),
+            &dir.path().join("plain.log").display().to_string(),
+            "--out",
+            &out.str(),
+            "--reference-time",
+            REFERENCE,
+        ],
+        0,
+    );
+    let stored: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains(".log "))
+        .map(|l| l.rsplit(' ').next().unwrap())
+        .collect();
+    assert_eq!(stored, ["gzip", "plain"], "{err}");
+}
+
+fn flate2_gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}

@@ -296,6 +296,15 @@ pub fn open_decompressed(
     input: &Input,
     raw: Box<dyn Read + Send>,
 ) -> Result<Box<dyn Read + Send>, Error> {
+    open_detected(input, raw).map(|(r, _)| r)
+}
+
+/// [`open_decompressed`], also saying what its first bytes showed: `"gzip"`, `"zstd"` or
+/// `"plain"`.
+pub fn open_detected(
+    input: &Input,
+    raw: Box<dyn Read + Send>,
+) -> Result<(Box<dyn Read + Send>, &'static str), Error> {
     decompress_named(raw, &input.name()).map_err(|source| Error::Read {
         input: input.name(),
         source,
@@ -304,7 +313,7 @@ pub fn open_decompressed(
 
 /// Wraps `input` in a gzip (multi-member) or zstd decoder when its first bytes say so.
 pub fn decompress(input: Box<dyn Read + Send>) -> std::io::Result<Box<dyn Read + Send>> {
-    decompress_named(input, "input")
+    decompress_named(input, "input").map(|(r, _)| r)
 }
 
 /// gzip members one after another, as `gzip -dc` reads them. Bytes after a member that do
@@ -360,7 +369,7 @@ impl<R: BufRead> Read for GzMembers<R> {
 fn decompress_named(
     input: Box<dyn Read + Send>,
     name: &str,
-) -> std::io::Result<Box<dyn Read + Send>> {
+) -> std::io::Result<(Box<dyn Read + Send>, &'static str)> {
     let mut r = BufReader::with_capacity(1 << 20, input);
     let head = loop {
         match r.fill_buf() {
@@ -370,14 +379,18 @@ fn decompress_named(
         }
     };
     Ok(if head.starts_with(&[0x1f, 0x8b]) {
-        Box::new(GzMembers {
+        let gz = GzMembers {
             decoder: Some(flate2::bufread::GzDecoder::new(r)),
             name: name.to_owned(),
-        })
+        };
+        (Box::new(gz), "gzip")
     } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        Box::new(zstd::stream::read::Decoder::with_buffer(r)?)
+        (
+            Box::new(zstd::stream::read::Decoder::with_buffer(r)?),
+            "zstd",
+        )
     } else {
-        Box::new(r)
+        (Box::new(r), "plain")
     })
 }
 
