@@ -833,8 +833,8 @@ fn print_summary(summaries: &[(InputSummary, &str)], out: Option<&str>) -> LineC
         .clamp(5, 60);
     let _ = writeln!(
         e,
-        "{:<width$} {:>10} {:>10} {:>12} {:>8} {:>9} {:>9}  {}",
-        "input", "lines", "events", "continuation", "blank", "rejected", "rej.lines", "stored"
+        "{:<width$} {:>10} {:>10} {:>12} {:>8} {:>9} {:>9}  stored",
+        "input", "lines", "events", "continuation", "blank", "rejected", "rej.lines"
     );
     let mut row = |name: &str, c: &LineCounts, stored: &str| {
         let _ = writeln!(
