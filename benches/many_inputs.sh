@@ -22,11 +22,7 @@ while [ $# -gt 0 ]; do
     *) echo "usage: benches/many_inputs.sh [--mb N] [--files N] [--runs N] [--dir DIR] [--baseline BIN]" >&2; exit 2 ;;
   esac
 done
-SHARED=${JWAS_SHARED_BENCH:-../shared/bench}
-[ -f "$SHARED/gen_corpus.py" ] || { echo "many_inputs.sh: $SHARED/gen_corpus.py not found (set JWAS_SHARED_BENCH)" >&2; exit 1; }
-command -v /usr/bin/time >/dev/null || { echo "many_inputs.sh: /usr/bin/time is required (apt-get install time)" >&2; exit 1; }
-mkdir -p "$DIR"
-cargo build --release --locked --quiet
+source benches/common.sh
 one=$DIR/busy-${MB}mb-seed42.log
 [ -s "$one" ] || python3 "$SHARED/gen_corpus.py" --type mixed --mb "$MB" --seed 42 --days 1 --out "$one" >&2
 parts=$DIR/parts-$FILES
@@ -46,15 +42,10 @@ for run in $(seq "$RUNS"); do
     out=$DIR/out
     rm -rf "$out"
     sync
-    /usr/bin/time -o "$DIR/time" -f '%e %M' "$bin" parse "$input" --out "$out" --threads 2 \
-      --reference-time 2023-12-31T23:59:59Z 2>/dev/null
-    read -r secs kib < "$DIR/time"
-    times[$name]+="$secs "
-    rss[$name]=$(( kib / 1024 > ${rss[$name]:-0} ? kib / 1024 : ${rss[$name]:-0} ))
-    echo "run $run  $name  $secs s" >&2
+    timed "$name" "$bin" parse "$input" --out "$out" --threads 2 \
+      --reference-time 2023-12-31T23:59:59Z
   done
 done
-median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 o=$(median "${times[one file]}")
 echo "corpus: $one ($bytes bytes) and $parts ($n files); $RUNS runs each, alternating; median time, largest peak RSS"
 echo

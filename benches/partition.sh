@@ -19,11 +19,7 @@ while [ $# -gt 0 ]; do
     *) echo "usage: benches/partition.sh [--mb N] [--runs N] [--dir DIR]" >&2; exit 2 ;;
   esac
 done
-SHARED=${JWAS_SHARED_BENCH:-../shared/bench}
-[ -f "$SHARED/gen_corpus.py" ] || { echo "partition.sh: $SHARED/gen_corpus.py not found (set JWAS_SHARED_BENCH)" >&2; exit 1; }
-command -v /usr/bin/time >/dev/null || { echo "partition.sh: /usr/bin/time is required (apt-get install time)" >&2; exit 1; }
-mkdir -p "$DIR"
-cargo build --release --locked --quiet
+source benches/common.sh
 corpus=$DIR/quiet-${MB}mb-seed42.log
 [ -s "$corpus" ] || python3 "$SHARED/gen_corpus.py" --type mixed --mb "$MB" --seed 42 --out "$corpus" >&2
 bytes=$(stat -c %s "$corpus")
@@ -33,17 +29,12 @@ for run in $(seq "$RUNS"); do
     out=$DIR/out-$level
     rm -rf "$out"
     sync
-    /usr/bin/time -o "$DIR/time" -f '%e %M' target/release/jwas parse "$corpus" --out "$out" \
-      --threads 2 --partition "$level" --reference-time 2023-12-31T23:59:59Z 2>/dev/null
-    read -r secs kib < "$DIR/time"
-    times[$level]+="$secs "
-    rss[$level]=$(( kib / 1024 > ${rss[$level]:-0} ? kib / 1024 : ${rss[$level]:-0} ))
+    timed "$level" target/release/jwas parse "$corpus" --out "$out" \
+      --threads 2 --partition "$level" --reference-time 2023-12-31T23:59:59Z
     files[$level]=$(find "$out" -name '*.parquet' | wc -l)
     days[$level]=$(find "$out" -name '*.parquet' | sed -n 's|.*/year=\([0-9]*\)/month=\([0-9]*\)/day=\([0-9]*\)/.*|\1\2\3|p' | sort -u | wc -l)
-    echo "run $run  --partition $level  $secs s" >&2
   done
 done
-median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 h=$(median "${times[hour]}")
 echo "corpus: $corpus ($bytes bytes); $RUNS runs each, alternating; median time, largest peak RSS"
 echo
