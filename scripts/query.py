@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Shows what jwas wrote: row counts per log type and each table's column types, read
-back with DuckDB (Hive partitions, union by name). Usage: query.py OUT_DIR"""
+back with DuckDB (Hive partitions, union by name); or, given SQL, its result.
+Usage: query.py OUT_DIR [SQL]"""
 import glob as g
 import os
 import signal
@@ -13,6 +14,9 @@ signal.signal(signal.SIGPIPE, signal.SIG_DFL)
 
 out = sys.argv[1] if len(sys.argv) > 1 else "out"
 con = duckdb.connect()
+if len(sys.argv) > 2:
+    con.sql(sys.argv[2]).show(max_width=200)
+    sys.exit(0)
 # Any partition level (--partition hour, day or month): every Parquet file of a table.
 glob = f"{out}/juniper_*/**/*.parquet"
 print(f"-- SELECT p_log_type, count(*) FROM read_parquet('{glob}', hive_partitioning=true, union_by_name=true) GROUP BY 1")

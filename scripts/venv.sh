@@ -19,6 +19,7 @@ else
 fi
 if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$VENV/.jwas-requirements" 2>/dev/null)" != "$REQS" ]; then
   command -v python3 >/dev/null || { echo "scripts/venv.sh: python3 is required (apt-get install python3 python3-venv)" >&2; exit 1; }
+  echo "scripts/venv.sh: setting up .venv ($REQS) from PyPI, once; this takes a minute or so" >&2
   python3 -m venv "$VENV" >&2 || { echo "scripts/venv.sh: 'python3 -m venv' failed: install python3-venv" >&2; exit 1; }
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check $REQS >&2
   echo "$REQS" > "$VENV/.jwas-requirements"
