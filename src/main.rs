@@ -667,10 +667,8 @@ fn parse(mut args: ParseArgs) -> Result<ExitCode> {
     };
     let mut failed = vec![false; inputs.len()];
     let mut outcomes: Vec<Option<InputSummary>> = vec![None; inputs.len()];
-    let compressions: Vec<std::cell::Cell<&'static str>> = inputs
-        .iter()
-        .map(|_| std::cell::Cell::new("plain"))
-        .collect();
+    // How each input was stored (gzip, zstd, plain), for the summary.
+    let mut compressions: Vec<&'static str> = vec!["plain"; inputs.len()];
     // Consecutive small inputs are parsed side by side when they go to a store (standard
     // output and --rejected FILE keep one input at a time, in order).
     let side_by_side = !to_stdout && args.rejected.is_none() && opts.pipeline.threads > 1;
@@ -686,7 +684,10 @@ fn parse(mut args: ParseArgs) -> Result<ExitCode> {
             let mut at = i;
             let mut next = || {
                 let input = inputs.get(at).filter(|_| at < end)?.clone();
-                let raw = open_counted((at, &input), ahead.as_mut(), &read, &compressions);
+                let raw = open_counted(&input, ahead.as_mut(), &read).map(|(r, c)| {
+                    compressions[at] = c;
+                    r
+                });
                 at += 1;
                 Some((at - 1, input, raw))
             };
@@ -712,7 +713,10 @@ fn parse(mut args: ParseArgs) -> Result<ExitCode> {
                 rejected = RejectedTo::Store(Arc::clone(s));
             }
         }
-        let raw = open_counted((i, input), ahead.as_mut(), &read, &compressions);
+        let raw = open_counted(input, ahead.as_mut(), &read).map(|(r, c)| {
+            compressions[i] = c;
+            r
+        });
         let result = raw.and_then(|r| {
             job::process_reader(input, r, &opts, &mut dest, &mut rejected, Wait::Committed)
         });
@@ -741,7 +745,7 @@ fn parse(mut args: ParseArgs) -> Result<ExitCode> {
         .zip(&failed)
         .zip(&compressions)
         .filter(|((_, f), _)| !**f)
-        .filter_map(|((s, _), c)| s.map(|s| (s, c.get())))
+        .filter_map(|((s, _), c)| s.map(|s| (s, *c)))
         .collect();
     ticking.store(false, Ordering::Relaxed);
     let _ = ticker.join();
@@ -793,24 +797,18 @@ fn parse(mut args: ParseArgs) -> Result<ExitCode> {
 }
 
 /// Opens an input (an S3 object from the read-ahead, else the file or standard input),
-/// counting its bytes as stored into `read`, and decompresses it, noting in
-/// `compressions[index]` what it was (gzip, zstd, plain).
+/// counting its bytes as stored into `read`, and decompresses it; says what it was
+/// (gzip, zstd, plain).
 fn open_counted(
-    (index, input): (usize, &Input),
+    input: &Input,
     ahead: Option<&mut ReadAhead<'_>>,
     read: &Arc<AtomicU64>,
-    compressions: &[std::cell::Cell<&'static str>],
-) -> Result<Box<dyn std::io::Read + Send>, Error> {
+) -> Result<(Box<dyn std::io::Read + Send>, &'static str), Error> {
     let raw = match ahead.and_then(ReadAhead::next_reader) {
         Some(raw) => raw,
         None => input.open_raw()?,
     };
-    let (reader, compression) =
-        source::open_detected(input, Box::new(source::Counted::new(raw, Arc::clone(read))))?;
-    if let Some(slot) = compressions.get(index) {
-        slot.set(compression);
-    }
-    Ok(reader)
+    source::open_detected(input, Box::new(source::Counted::new(raw, Arc::clone(read))))
 }
 
 fn is_pipe(e: &Error) -> bool {

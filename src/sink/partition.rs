@@ -4,6 +4,7 @@
 
 use crate::logtype::LogType;
 use chrono::{DateTime, Datelike, NaiveDate, Timelike};
+use std::fmt::Write;
 
 /// How deep the partition path goes. `Hour` is Panther's layout and the default; `Day` and
 /// `Month` put fewer, larger files into fewer directories, for logs with few events per
@@ -63,7 +64,7 @@ impl Partition {
         let mut out = t.table().to_owned();
         for (i, key) in self.keys().iter().enumerate() {
             let width = if i == 0 { 4 } else { 2 };
-            out.push_str(&format!("/{key}={:0width$}", values[i]));
+            let _ = write!(out, "/{key}={:0width$}", values[i]);
         }
         out
     }
