@@ -16,6 +16,7 @@
 #![deny(missing_docs)]
 
 pub mod columns;
+pub mod compact;
 pub mod error;
 pub mod gen;
 pub mod grammar;

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use jwas::columns::render;
+use jwas::compact::{self, CompactOptions};
 use jwas::job::{self, Destination, InputSummary, JobOptions, RejectedTo, Wait};
 use jwas::pipeline::{LineCounts, PipelineOptions, DEFAULT_BLOCK_BYTES, DEFAULT_MAX_EVENT_BYTES};
 use jwas::s3::{ReadAhead, S3Config, S3Store, S3};
@@ -51,6 +52,8 @@ enum Command {
     Worker(WorkerArgs),
     /// Queue one S3-event message per existing object, for workers to backfill.
     Enqueue(EnqueueArgs),
+    /// Merge each partition's files into few, sorted by event time, duplicates removed.
+    Compact(CompactArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -181,12 +184,7 @@ impl OutputArgs {
                     Some(FormatArg::Parquet) | None => sink::Format::Parquet,
                     Some(FormatArg::Ndjson) => sink::Format::Ndjson,
                 },
-                compression: match self.compression {
-                    CompressionArg::Zstd => sink::Compression::Zstd(self.zstd_level),
-                    CompressionArg::Snappy => sink::Compression::Snappy,
-                    CompressionArg::Gzip => sink::Compression::Gzip,
-                    CompressionArg::None => sink::Compression::None,
-                },
+                compression: compression(self.compression, self.zstd_level),
                 max_file_rows: self.max_file_rows,
                 writers: threads,
                 partition: self.partition.level(),
@@ -297,6 +295,69 @@ struct SchemaArgs {
 }
 
 #[derive(clap::Args)]
+struct CompactArgs {
+    /// The tables' root: the --out of jwas parse or jwas worker (a directory or
+    /// s3://bucket/prefix).
+    out: String,
+    /// Only this table: access, audit, firewall, mws, postgres or security (default: all).
+    #[arg(long, value_parser = parse_log_type)]
+    table: Option<LogType>,
+    /// Only partitions that end after this: a date (YYYY-MM-DD, from its start) or an
+    /// RFC 3339 time.
+    #[arg(long, value_parser = parse_since)]
+    since: Option<DateTime<Utc>>,
+    /// Only partitions that start before this: a date (YYYY-MM-DD, up to its end, so the
+    /// day is included) or an RFC 3339 time.
+    #[arg(long, value_parser = parse_until)]
+    until: Option<DateTime<Utc>>,
+    /// Rows per merged file at most.
+    #[arg(long, default_value_t = sink::DEFAULT_MAX_FILE_ROWS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    max_file_rows: usize,
+    /// Parquet compression of the merged files.
+    #[arg(long, value_enum, default_value = "zstd")]
+    compression: CompressionArg,
+    /// zstd level (1-22).
+    #[arg(long, default_value_t = sink::DEFAULT_ZSTD_LEVEL, value_parser = clap::value_parser!(i32).range(1..=22))]
+    zstd_level: i32,
+    /// Partitions merged at once (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Memory for sorting, in MiB, shared by the threads; larger partitions are sorted in
+    /// runs spilled to the temporary directory.
+    #[arg(long, default_value_t = compact::DEFAULT_MEMORY_BYTES >> 20)]
+    memory_mib: usize,
+    /// Show what would be merged; read, write and remove nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// An S3-compatible endpoint (default: AWS_ENDPOINT_URL, else AWS).
+    #[arg(long)]
+    endpoint_url: Option<String>,
+}
+
+fn parse_since(s: &str) -> Result<DateTime<Utc>, String> {
+    parse_day_or_time(s, 0)
+}
+
+fn parse_until(s: &str) -> Result<DateTime<Utc>, String> {
+    parse_day_or_time(s, 1)
+}
+
+/// A date (its start, plus `days_after` days) or an RFC 3339 time.
+fn parse_day_or_time(s: &str, days_after: i64) -> Result<DateTime<Utc>, String> {
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        let start = d.and_time(chrono::NaiveTime::MIN).and_utc();
+        return Ok(start + chrono::Duration::days(days_after));
+    }
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| {
+            format!(
+                "{s:?}: expected a date (2024-03-21) or an RFC 3339 time (2024-03-21T05:00:00Z)"
+            )
+        })
+}
+
+#[derive(clap::Args)]
 struct GenArgs {
     /// Output size in MiB (the last event may cross it).
     #[arg(long)]
@@ -390,6 +451,7 @@ fn main() -> ExitCode {
         Command::Gen(args) => gen(args).map(|()| ExitCode::SUCCESS),
         Command::Worker(args) => worker(args).map(|()| ExitCode::SUCCESS),
         Command::Enqueue(args) => enqueue(args).map(|()| ExitCode::SUCCESS),
+        Command::Compact(args) => compact(args),
     };
     match result {
         Ok(code) => code,
@@ -442,6 +504,121 @@ fn output_store(out: &str, s3: Option<&Arc<S3>>, durable: bool) -> Result<Arc<dy
         (None, _) if durable => Arc::new(LocalStore::durable(out)),
         (None, _) => Arc::new(LocalStore::new(out)),
     })
+}
+
+fn compact(args: CompactArgs) -> Result<ExitCode> {
+    let s3 = match S3Uri::parse(&args.out) {
+        Some(_) => Some(S3::connect(&S3Config {
+            endpoint_url: args.endpoint_url.clone(),
+        })?),
+        None => None,
+    };
+    let location = compact::Location::new(&args.out, s3.as_ref())?;
+    let opts = CompactOptions {
+        table: args.table,
+        since: args.since,
+        until: args.until,
+        max_file_rows: args.max_file_rows,
+        compression: compression(args.compression, args.zstd_level),
+        threads: args
+            .threads
+            .unwrap_or(CompactOptions::default().threads)
+            .max(1),
+        memory_bytes: args.memory_mib.saturating_mul(1 << 20),
+        dry_run: args.dry_run,
+    };
+    let started = Instant::now();
+    let plan = compact::Plan::new(location, opts)?;
+    let work = plan.partitions.iter().filter(|p| p.needs_work()).count();
+    let bar = ProgressBar::new(plan.partitions.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} partitions ETA {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    if args.dry_run {
+        let mut out = std::io::stdout().lock();
+        for p in plan.partitions.iter().filter(|p| p.needs_work()) {
+            writeln!(
+                out,
+                "would merge {} file(s): {}",
+                p.files(),
+                Escaped(&plan.location(&p.dir))
+            )?;
+        }
+    }
+    let summary = plan.run(&|_| bar.inc(1));
+    bar.finish_and_clear();
+    let verb = if args.dry_run {
+        "would merge"
+    } else {
+        "merged"
+    };
+    say!(
+        "partitions: {} found, {} needing work, {} {verb}, {} recovered from an interrupted run",
+        summary.partitions,
+        work,
+        summary.merged,
+        summary.recovered
+    );
+    if args.dry_run {
+        say!(
+            "files: {} ({}); nothing was read, written or removed",
+            summary.files_before,
+            amount(summary.bytes_before)
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    say!(
+        "files: {} before ({}), {} after",
+        summary.files_before,
+        amount(summary.bytes_before),
+        summary.files_after
+    );
+    say!(
+        "rows in merged partitions: {} before, {} after, {} duplicate(s) removed",
+        summary.rows_before,
+        summary.rows_after,
+        summary.duplicates()
+    );
+    say!("done in {:.1} s", started.elapsed().as_secs_f64());
+    for (dir, e) in &summary.failed {
+        let mut text = e.to_string();
+        let mut cause = std::error::Error::source(e);
+        while let Some(c) = cause {
+            text = format!("{text}: {c}");
+            cause = c.source();
+        }
+        say!(
+            "jwas: {}: left as it was: {}",
+            Escaped(&plan.location(dir)),
+            Escaped(&text)
+        );
+    }
+    if !summary.failed.is_empty() {
+        say!("jwas: {} partition(s) failed", summary.failed.len());
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A byte count for people.
+fn amount(bytes: u64) -> String {
+    match bytes {
+        b if b < 1_000_000 => format!("{:.1} kB", b as f64 / 1e3),
+        b if b < 10_000_000_000 => format!("{:.1} MB", b as f64 / 1e6),
+        b => format!("{:.2} GB", b as f64 / 1e9),
+    }
+}
+
+fn compression(arg: CompressionArg, zstd_level: i32) -> sink::Compression {
+    match arg {
+        CompressionArg::Zstd => sink::Compression::Zstd(zstd_level),
+        CompressionArg::Snappy => sink::Compression::Snappy,
+        CompressionArg::Gzip => sink::Compression::Gzip,
+        CompressionArg::None => sink::Compression::None,
+    }
 }
 
 fn enqueue(args: EnqueueArgs) -> Result<()> {
@@ -777,13 +954,9 @@ fn parse(mut args: ParseArgs) -> Result<ExitCode> {
     }
     let secs = started.elapsed().as_secs_f64();
     let bytes = read.load(Ordering::Relaxed);
-    let amount = match bytes {
-        b if b < 1_000_000 => format!("{:.1} kB", b as f64 / 1e3),
-        b if b < 10_000_000_000 => format!("{:.1} MB", b as f64 / 1e6),
-        b => format!("{:.2} GB", b as f64 / 1e9),
-    };
     say!(
-        "done in {secs:.1} s: {amount} read, {:.1} MB/s",
+        "done in {secs:.1} s: {} read, {:.1} MB/s",
+        amount(bytes),
         bytes as f64 / 1e6 / secs.max(1e-3)
     );
     if failures > 0 {
