@@ -145,12 +145,8 @@ struct OutputArgs {
     /// Output file format [default: parquet; ndjson with --out -].
     #[arg(long, value_enum)]
     format: Option<FormatArg>,
-    /// Parquet compression.
-    #[arg(long, value_enum, default_value = "zstd")]
-    compression: CompressionArg,
-    /// zstd level (1-22): 1 writes nearly as small files as 3 on these logs, and faster.
-    #[arg(long, default_value_t = sink::DEFAULT_ZSTD_LEVEL, value_parser = clap::value_parser!(i32).range(1..=22))]
-    zstd_level: i32,
+    #[command(flatten)]
+    compression: CompressionArgs,
     /// Threads parsing, and threads encoding and writing files (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -184,7 +180,7 @@ impl OutputArgs {
                     Some(FormatArg::Parquet) | None => sink::Format::Parquet,
                     Some(FormatArg::Ndjson) => sink::Format::Ndjson,
                 },
-                compression: compression(self.compression, self.zstd_level),
+                compression: self.compression.get(),
                 max_file_rows: self.max_file_rows,
                 writers: threads,
                 partition: self.partition.level(),
@@ -294,6 +290,28 @@ struct SchemaArgs {
     partition: PartitionArg,
 }
 
+/// Parquet compression, for jwas parse, worker and compact.
+#[derive(clap::Args)]
+struct CompressionArgs {
+    /// Parquet compression.
+    #[arg(long, value_enum, default_value = "zstd")]
+    compression: CompressionArg,
+    /// zstd level (1-22): 1 writes nearly as small files as 3 on these logs, and faster.
+    #[arg(long, default_value_t = sink::DEFAULT_ZSTD_LEVEL, value_parser = clap::value_parser!(i32).range(1..=22))]
+    zstd_level: i32,
+}
+
+impl CompressionArgs {
+    fn get(&self) -> sink::Compression {
+        match self.compression {
+            CompressionArg::Zstd => sink::Compression::Zstd(self.zstd_level),
+            CompressionArg::Snappy => sink::Compression::Snappy,
+            CompressionArg::Gzip => sink::Compression::Gzip,
+            CompressionArg::None => sink::Compression::None,
+        }
+    }
+}
+
 #[derive(clap::Args)]
 struct CompactArgs {
     /// The tables' root: the --out of jwas parse or jwas worker (a directory or
@@ -313,12 +331,8 @@ struct CompactArgs {
     /// Rows per merged file at most.
     #[arg(long, default_value_t = sink::DEFAULT_MAX_FILE_ROWS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     max_file_rows: usize,
-    /// Parquet compression of the merged files.
-    #[arg(long, value_enum, default_value = "zstd")]
-    compression: CompressionArg,
-    /// zstd level (1-22).
-    #[arg(long, default_value_t = sink::DEFAULT_ZSTD_LEVEL, value_parser = clap::value_parser!(i32).range(1..=22))]
-    zstd_level: i32,
+    #[command(flatten)]
+    compression: CompressionArgs,
     /// Partitions merged at once (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -519,7 +533,7 @@ fn compact(args: CompactArgs) -> Result<ExitCode> {
         since: args.since,
         until: args.until,
         max_file_rows: args.max_file_rows,
-        compression: compression(args.compression, args.zstd_level),
+        compression: args.compression.get(),
         threads: args
             .threads
             .unwrap_or(CompactOptions::default().threads)
@@ -609,15 +623,6 @@ fn amount(bytes: u64) -> String {
         b if b < 1_000_000 => format!("{:.1} kB", b as f64 / 1e3),
         b if b < 10_000_000_000 => format!("{:.1} MB", b as f64 / 1e6),
         b => format!("{:.2} GB", b as f64 / 1e9),
-    }
-}
-
-fn compression(arg: CompressionArg, zstd_level: i32) -> sink::Compression {
-    match arg {
-        CompressionArg::Zstd => sink::Compression::Zstd(zstd_level),
-        CompressionArg::Snappy => sink::Compression::Snappy,
-        CompressionArg::Gzip => sink::Compression::Gzip,
-        CompressionArg::None => sink::Compression::None,
     }
 }
 
