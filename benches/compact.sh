@@ -32,7 +32,12 @@ if [ ! -d "$inputs" ]; then
 fi
 PY=$(scripts/venv.sh)
 count() {
-  "$PY" -c "import duckdb,sys; print(*duckdb.sql(\"select count(*), count(distinct p_row_id) from read_parquet('$1/juniper_*/**/*.parquet', hive_partitioning=true, union_by_name=true)\").fetchone())"
+  "$PY" - "$1" <<'PY'
+import duckdb, sys
+con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
+print(*con.sql(f"select count(*), count(distinct p_row_id) from read_parquet('{sys.argv[1]}/juniper_*/**/*.parquet', hive_partitioning=true, union_by_name=true)").fetchone())
+PY
 }
 per_partition() { # files per partition: min max
   find "$1" -name '*.parquet' -printf '%h\n' | sort | uniq -c | awk 'NR==1{min=$1} {if($1<min)min=$1; if($1>max)max=$1} END{print min, max}'
