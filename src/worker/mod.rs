@@ -23,26 +23,27 @@
 //! `jwas enqueue` ([`enqueue`]) sends one S3-event-shaped message per existing object, so
 //! the same workers share a backfill.
 
+mod batch;
 pub mod message;
 pub mod sources;
 
+pub use batch::{BatchWriter, Outcome};
+
 use crate::error::{Error, S3ErrorKind};
-use crate::job::{Batch, Destination, JobOptions, RejectedTo};
+use crate::job::JobOptions;
 use crate::logtype::LogType;
-use crate::pipeline::LineCounts;
-use crate::s3::{ReadAhead, S3};
+use crate::s3::S3;
 use crate::sink::Store;
-use crate::source::{open_decompressed, Input, S3Object, S3Uri};
+use crate::source::{Input, S3Uri};
 use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sqs::types::{
     ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry, QueueAttributeName,
     SendMessageBatchRequestEntry,
 };
 use aws_sdk_sqs::Client;
-use message::{Body, ObjectRef};
+use message::Body;
 use sources::Sources;
 use std::collections::BTreeMap;
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -137,9 +138,8 @@ type InFlight = Arc<Mutex<BTreeMap<String, String>>>;
 pub struct Worker {
     s3: Arc<S3>,
     sqs: Client,
-    store: Arc<dyn Store>,
+    writer: BatchWriter,
     opts: WorkerOptions,
-    stats: Stats,
     in_flight: InFlight,
     stop: watch::Receiver<bool>,
 }
@@ -200,12 +200,18 @@ impl Worker {
         stop: watch::Receiver<bool>,
     ) -> Worker {
         let sqs = sqs_client(&s3);
+        let writer = BatchWriter::new(
+            Arc::clone(&s3),
+            store,
+            opts.job.clone(),
+            opts.sources.clone(),
+            opts.concurrency,
+        );
         Worker {
             s3,
             sqs,
-            store,
+            writer,
             opts,
-            stats: Stats::default(),
             in_flight: Arc::default(),
             stop,
         }
@@ -263,14 +269,14 @@ impl Worker {
                 self.process(batch);
             }
             if last_stats.elapsed() >= self.opts.stats_every {
-                self.stats.log();
+                self.writer.stats.log();
                 last_stats = Instant::now();
             }
         }
         heartbeat.abort();
-        self.stats.log();
+        self.writer.stats.log();
         info!("worker stopped");
-        Ok(self.stats)
+        Ok(self.writer.stats)
     }
 
     /// Receives one batch: messages until the window closes, the bytes are reached, or a
@@ -321,7 +327,7 @@ impl Worker {
                 Ok(None) => break,
                 Ok(Some(out)) => out,
                 Err(e) => {
-                    self.stats.errors += 1;
+                    self.writer.stats.errors += 1;
                     error!(error = %e, "receiving messages failed; retrying in 5 s");
                     if !*self.stop.borrow() {
                         std::thread::sleep(Duration::from_secs(5));
@@ -337,7 +343,7 @@ impl Worker {
                 let (Some(id), Some(receipt)) = (m.message_id(), m.receipt_handle()) else {
                     continue;
                 };
-                self.stats.messages += 1;
+                self.writer.stats.messages += 1;
                 let body = message::parse(m.body().unwrap_or(""));
                 if let Ok(Body::Objects(objects)) = &body {
                     bytes += objects.iter().filter_map(|o| o.size).sum::<u64>();
@@ -363,46 +369,18 @@ impl Worker {
 
     /// Writes a batch's objects and deletes the messages whose work is done.
     fn process(&mut self, held: Vec<Held>) {
-        // Objects to parse, with the index of the message that named them.
-        let mut work: Vec<(usize, ObjectRef, sources::Source)> = Vec::new();
-        let mut done = vec![true; held.len()];
-        for (i, m) in held.iter().enumerate() {
-            match &m.body {
-                Err(reason) => {
-                    self.stats.malformed += 1;
-                    done[i] = false;
-                    warn!(message_id = %m.id, %reason, outcome = "left", "malformed message left on the queue for its redrive policy");
-                }
-                Ok(Body::Test) => {
-                    info!(message_id = %m.id, "s3:TestEvent: nothing to do");
-                }
-                Ok(Body::Objects(objects)) => {
-                    for o in objects {
-                        match self.opts.sources.find(&o.bucket, &o.key) {
-                            Some(src) => work.push((i, o.clone(), src)),
-                            None => {
-                                self.stats.unmatched += 1;
-                                info!(message_id = %m.id, object = %format!("s3://{}/{}", o.bucket, o.key), "object matches no source; skipped");
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        if !work.is_empty() {
-            for i in self.write(&work) {
-                done[i] = false;
-            }
-        }
+        let messages: Vec<(&str, &Result<Body, String>)> =
+            held.iter().map(|m| (m.id.as_str(), &m.body)).collect();
+        let outcomes = self.writer.write(&messages, None);
         let delete: Vec<&Held> = held
             .iter()
-            .zip(&done)
-            .filter(|(_, d)| **d)
+            .zip(&outcomes)
+            .filter(|(_, o)| !o.retry())
             .map(|(m, _)| m)
             .collect();
         self.delete(&delete);
-        for (m, d) in held.iter().zip(&done) {
-            if !d && m.body.is_ok() {
+        for (m, o) in held.iter().zip(&outcomes) {
+            if o.retry() && m.body.is_ok() {
                 warn!(message_id = %m.id, outcome = "left", "message left on the queue to be retried");
             }
         }
@@ -410,133 +388,6 @@ impl Worker {
             for m in &held {
                 f.remove(&m.id);
             }
-        }
-    }
-
-    /// Parses the objects into one batch and stores it; returns the indexes of the
-    /// messages whose work failed.
-    /// An object named again (in the same message or another one of the batch) is
-    /// processed once; its messages share its fate.
-    fn write(&mut self, all_work: &[(usize, ObjectRef, sources::Source)]) -> Vec<usize> {
-        // (bucket, key, ETag, size): what tells one version of an object from another.
-        type Identity<'o> = (&'o str, &'o str, Option<&'o str>, Option<u64>);
-        let mut first: HashMap<Identity<'_>, usize> = HashMap::new();
-        let mut repeats: Vec<(usize, usize)> = Vec::new(); // (message, index in `work`)
-        let mut work = Vec::with_capacity(all_work.len());
-        for (i, o, src) in all_work {
-            let id = (o.bucket.as_str(), o.key.as_str(), o.etag.as_deref(), o.size);
-            match first.get(&id) {
-                Some(&w) => repeats.push((*i, w)),
-                None => {
-                    first.insert(id, work.len());
-                    work.push((*i, o.clone(), src.clone()));
-                }
-            }
-        }
-        let mut failed = self.write_distinct(&work);
-        for (message, w) in repeats {
-            if failed.contains(&work[w].0) {
-                failed.push(message);
-            }
-        }
-        failed
-    }
-
-    fn write_distinct(&mut self, work: &[(usize, ObjectRef, sources::Source)]) -> Vec<usize> {
-        let mut failed = Vec::new();
-        let mut inputs = Vec::with_capacity(work.len());
-        for (i, o, _) in work {
-            match self.describe(o) {
-                Ok(Some(obj)) => inputs.push(Some(obj)),
-                Ok(None) => {
-                    self.stats.gone += 1;
-                    info!(object = %format!("s3://{}/{}", o.bucket, o.key), "object no longer exists; skipped");
-                    inputs.push(None);
-                }
-                Err(e) => {
-                    self.stats.errors += 1;
-                    error!(error = %e, "looking up an object failed");
-                    failed.push(*i);
-                    inputs.push(None);
-                }
-            }
-        }
-        let name = batch_name(inputs.iter().flatten());
-        let mut dest = Destination::Store(Arc::clone(&self.store));
-        let mut rejected = RejectedTo::Store(Arc::clone(&self.store));
-        let mut batch = Batch::new(&name, &self.opts.job, &mut dest, &mut rejected);
-        let mut ahead = ReadAhead::new(&self.s3, inputs.clone(), self.opts.concurrency);
-        let mut batch_counts = LineCounts::default();
-        let mut parsed = Vec::new();
-        for ((i, _, src), obj) in work.iter().zip(&inputs) {
-            let raw = ahead.next_reader();
-            let (Some(obj), Some(raw)) = (obj, raw) else {
-                continue;
-            };
-            let input = Input::S3(obj.clone());
-            let opts = JobOptions {
-                log_type: src.log_type,
-                source_id: src.id.clone(),
-                source_label: src.label.clone(),
-                ..self.opts.job.clone()
-            };
-            let result = open_decompressed(&input, raw).and_then(|r| batch.add(&input, r, &opts));
-            match result {
-                Ok(counts) => {
-                    batch_counts.add(&counts);
-                    self.stats.bytes += obj.size;
-                    parsed.push(input.name());
-                }
-                Err(e) if is_gone(&e) => {
-                    self.stats.gone += 1;
-                    info!(object = %input.name(), "object no longer exists; skipped");
-                }
-                Err(e) => {
-                    self.stats.errors += 1;
-                    error!(object = %input.name(), error = %crate::s3::chain(&e), "parsing an object failed");
-                    failed.push(*i);
-                }
-            }
-        }
-        match batch.finish() {
-            Ok((files, _)) => {
-                self.stats.batches += 1;
-                self.stats.objects += parsed.len() as u64;
-                for t in LogType::ALL {
-                    self.stats.rows[t.index()] += batch_counts.rows[t.index()];
-                }
-                self.stats.rejected += batch_counts.rejected_events;
-                info!(batch = %name, objects = parsed.len(), files = files.len(), rows = batch_counts.rows.iter().sum::<u64>(), rejected = batch_counts.rejected_events, "batch written");
-            }
-            Err(e) => {
-                self.stats.errors += 1;
-                error!(batch = %name, error = %crate::s3::chain(&e), "writing a batch failed; its messages stay on the queue");
-                failed.extend(work.iter().map(|(i, _, _)| *i));
-            }
-        }
-        failed
-    }
-
-    /// The object as an input: size and ETag from the message, else from HeadObject;
-    /// `None` if it no longer exists.
-    fn describe(&self, o: &ObjectRef) -> Result<Option<S3Object>, Error> {
-        if let (Some(size), Some(etag)) = (o.size, &o.etag) {
-            return Ok(Some(S3Object {
-                bucket: o.bucket.clone(),
-                key: o.key.clone(),
-                size,
-                etag: Some(etag.clone()),
-                modified: o.time,
-            }));
-        }
-        let uri = S3Uri::new(&o.bucket, &o.key)?;
-        match self.s3.head(&uri) {
-            Ok(obj) => Ok(Some(S3Object {
-                modified: o.time.or(obj.modified),
-                ..obj
-            })),
-            Err(e) if is_gone(&e) => Ok(None),
-            Err(e) => Err(e),
         }
     }
 
@@ -573,30 +424,21 @@ impl Worker {
                         .collect();
                     for (n, m) in chunk.iter().enumerate() {
                         if failed.contains(&n) {
-                            self.stats.errors += 1;
+                            self.writer.stats.errors += 1;
                             error!(message_id = %m.id, "deleting the message failed; it will come back and be written again (same p_row_id)");
                         } else {
-                            self.stats.deleted += 1;
+                            self.writer.stats.deleted += 1;
                             info!(message_id = %m.id, outcome = "deleted", "message done");
                         }
                     }
                 }
                 Err(e) => {
-                    self.stats.errors += chunk.len() as u64;
+                    self.writer.stats.errors += chunk.len() as u64;
                     error!(error = %e, "deleting messages failed; they will come back and be written again (same p_row_id)");
                 }
             }
         }
     }
-}
-
-/// 16 hex digits of the batch's objects' identities.
-fn batch_name<'a>(objects: impl Iterator<Item = &'a S3Object>) -> String {
-    let mut text = Vec::new();
-    for o in objects {
-        text.extend_from_slice(&Input::S3(o.clone()).identity().digest().to_le_bytes());
-    }
-    format!("{:016x}", xxhash_rust::xxh3::xxh3_64(&text))
 }
 
 /// Extends the visibility timeout of held messages every third of it.
