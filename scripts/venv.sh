@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Creates (once) the project's Python venv in .venv with pinned tools: duckdb for the
 # query scripts, moto (a local S3/SQS server) for the S3 tests, awscli for the README's
-# S3 walk-through; with --bench also polars, for benches/compare.sh's Polars peer.
+# S3 walk-through, cargo-lambda (its local Lambda runtime emulator) for the Lambda tests,
+# cfn-lint for deploy/'s template; with --bench also polars, for benches/compare.sh's
+# Polars peer.
 # Prints the venv's python path. Needs only Python 3 (with venv/pip).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=.venv
-REQS="duckdb==1.5.6 pytz==2026.6 moto[server]==5.2.5 awscli==1.46.3 boto3==1.44.5 botocore==1.44.5"
+REQS="duckdb==1.5.6 pytz==2026.6 moto[server]==5.2.5 awscli==1.46.3 boto3==1.44.5 botocore==1.44.5 cargo-lambda==1.9.2 cfn-lint==1.58.0"
 BENCH_REQS="polars==2.1.0 polars-runtime-32==2.1.0"
 # One creator at a time (test binaries may ask at once): flock where there is one (Linux),
 # else a lock directory (stock macOS has no flock).

@@ -21,6 +21,8 @@ pub mod error;
 pub mod gen;
 pub mod grammar;
 pub mod job;
+#[cfg(feature = "sqs")]
+pub mod lambda;
 pub mod logtype;
 pub mod pipeline;
 #[cfg(feature = "s3")]

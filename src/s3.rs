@@ -486,7 +486,7 @@ fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// The error's causes, innermost last, on one line.
-pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut parts = Vec::new();
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(c) = cur {

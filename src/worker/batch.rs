@@ -44,6 +44,7 @@ pub struct BatchWriter {
     job: JobOptions,
     sources: Sources,
     concurrency: usize,
+    retry_gone: bool,
     /// Counts so far.
     pub stats: Stats,
 }
@@ -64,8 +65,17 @@ impl BatchWriter {
             job,
             sources,
             concurrency,
+            retry_gone: false,
             stats: Stats::default(),
         }
+    }
+
+    /// With `true`, a message naming an object that no longer exists fails (comes back,
+    /// and ends in the dead-letter queue) instead of being done. The Lambda function does
+    /// this: its logs are seldom read, and a vanished object is then visible in the DLQ.
+    pub fn retry_gone(mut self, retry: bool) -> BatchWriter {
+        self.retry_gone = retry;
+        self
     }
 
     /// Parses every object the messages (id, parsed body) name into one batch, stores it,
@@ -162,7 +172,7 @@ impl BatchWriter {
                 Ok(Some(obj)) => inputs.push(Some(obj)),
                 Ok(None) => {
                     self.stats.gone += 1;
-                    info!(object = %format!("s3://{}/{}", o.bucket, o.key), "object no longer exists; skipped");
+                    self.gone(*i, &format!("s3://{}/{}", o.bucket, o.key), &mut failed);
                     inputs.push(None);
                 }
                 Err(e) => {
@@ -210,7 +220,7 @@ impl BatchWriter {
                 }
                 Err(e) if is_gone(&e) => {
                     self.stats.gone += 1;
-                    info!(object = %input.name(), "object no longer exists; skipped");
+                    self.gone(*i, &input.name(), &mut failed);
                 }
                 Err(e) => {
                     self.stats.errors += 1;
@@ -236,6 +246,17 @@ impl BatchWriter {
             }
         }
         failed
+    }
+
+    /// An object that no longer exists: skipped, or (with [`BatchWriter::retry_gone`]) its
+    /// message failed.
+    fn gone(&self, message: usize, object: &str, failed: &mut Vec<(usize, Outcome)>) {
+        if self.retry_gone {
+            warn!(object = %object, "object no longer exists; its message will come back");
+            failed.push((message, Outcome::Failed));
+        } else {
+            info!(object = %object, "object no longer exists; skipped");
+        }
     }
 
     /// The object as an input: size and ETag from the message, else from HeadObject;

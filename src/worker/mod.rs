@@ -101,7 +101,8 @@ pub struct Stats {
 }
 
 impl Stats {
-    fn log(&self) {
+    /// Logs the counts as one `jwas::stats` line.
+    pub fn log(&self) {
         let rows: Vec<String> = LogType::ALL
             .iter()
             .map(|t| format!("{}={}", t.short_name(), self.rows[t.index()]))

@@ -34,12 +34,22 @@ pub struct Source {
 pub struct Sources {
     /// `None`: no sources file, everything matches.
     list: Option<Vec<Source>>,
+    /// Without a sources file: the log type of every object (`None`: auto).
+    any_log_type: Option<LogType>,
 }
 
 impl Sources {
     /// Every object, `auto`, no source id or label.
     pub fn any() -> Sources {
-        Sources { list: None }
+        Sources::any_as(None)
+    }
+
+    /// Every object, as `log_type` (`None`: auto), no source id or label.
+    pub fn any_as(log_type: Option<LogType>) -> Sources {
+        Sources {
+            list: None,
+            any_log_type: log_type,
+        }
     }
 
     /// Reads a sources file's text; the error names the entry and field at fault.
@@ -87,7 +97,10 @@ impl Sources {
                 label: text("label")?,
             });
         }
-        Ok(Sources { list: Some(list) })
+        Ok(Sources {
+            list: Some(list),
+            any_log_type: None,
+        })
     }
 
     /// The source of an object: the longest matching prefix in its bucket.
@@ -95,6 +108,7 @@ impl Sources {
         let Some(list) = &self.list else {
             return Some(Source {
                 bucket: bucket.to_owned(),
+                log_type: self.any_log_type,
                 ..Source::default()
             });
         };
