@@ -27,19 +27,6 @@ fn parse_copies(out: &Path, copies: usize) {
     );
 }
 
-/// Every row under `dir` as `table {json}` without `p_parse_time`, sorted.
-fn all_rows(dir: &Path) -> Vec<String> {
-    let mut rows = Vec::new();
-    for (table, batches) in read_tables(dir) {
-        for mut r in as_json(&batches) {
-            r.as_object_mut().unwrap().remove("p_parse_time");
-            rows.push(format!("{table} {r}"));
-        }
-    }
-    rows.sort();
-    rows
-}
-
 /// Parquet files per partition directory.
 fn partitions(dir: &Path) -> BTreeMap<String, Vec<String>> {
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -94,7 +81,7 @@ fn compact(dir: &Path, extra: &[&str]) -> String {
 fn thirty_files_an_hour_become_one_and_a_rerun_does_nothing() {
     let out = TempDir::new("compact-30");
     parse_copies(out.path(), 30);
-    let before = all_rows(out.path());
+    let before = table_rows(out.path());
     let parts = partitions(out.path());
     assert!(
         parts.values().all(|f| f.len() % 30 == 0),
@@ -112,7 +99,7 @@ fn thirty_files_an_hour_become_one_and_a_rerun_does_nothing() {
     let after = partitions(out.path());
     assert_eq!(after.len(), parts.len());
     assert!(after.values().all(|f| f.len() == 1), "{after:?}");
-    assert_eq!(all_rows(out.path()), before, "rows changed");
+    assert_eq!(table_rows(out.path()), before, "rows changed");
     let ids: BTreeSet<&str> = before
         .iter()
         .map(|r| r.split("\"p_row_id\":\"").nth(1).unwrap())
@@ -142,7 +129,7 @@ fn thirty_files_an_hour_become_one_and_a_rerun_does_nothing() {
 fn the_same_input_written_twice_under_other_names_compacts_to_one_copy() {
     let out = TempDir::new("compact-dup");
     parse_copies(out.path(), 2);
-    let before = all_rows(out.path());
+    let before = table_rows(out.path());
     // What a worker does when an object comes back in another batch: the same rows, the
     // same row ids, in a file of another name.
     for f in files(out.path()) {
@@ -152,9 +139,9 @@ fn the_same_input_written_twice_under_other_names_compacts_to_one_copy() {
             std::fs::copy(&from, out.path().join(d).join(format!("batch-x-{name}"))).unwrap();
         }
     }
-    assert_eq!(all_rows(out.path()).len(), 2 * before.len());
+    assert_eq!(table_rows(out.path()).len(), 2 * before.len());
     let said = compact(out.path(), &[]);
-    assert_eq!(all_rows(out.path()), before);
+    assert_eq!(table_rows(out.path()), before);
     assert!(
         said.contains(&format!("{} duplicate(s) removed", before.len())),
         "{said}"
@@ -222,7 +209,7 @@ fn a_partition_larger_than_memory_is_merged_from_sorted_runs() {
         ],
         0,
     );
-    let before = all_rows(out.path());
+    let before = table_rows(out.path());
     let said = compact(
         out.path(),
         &[
@@ -234,7 +221,7 @@ fn a_partition_larger_than_memory_is_merged_from_sorted_runs() {
             "3000",
         ],
     );
-    assert_eq!(all_rows(out.path()), before, "{said}");
+    assert_eq!(table_rows(out.path()), before, "{said}");
     assert_sorted_with_metadata(out.path());
     let parts = partitions(out.path());
     assert!(parts.values().any(|f| f.len() >= 2), "{parts:?}");
@@ -273,7 +260,7 @@ fn an_interrupted_merge_is_finished_or_undone_by_the_next_run() {
     parse_copies(template.path(), 3);
     let clean = TempDir::new("compact-clean");
     copy_tree(template.path(), clean.path());
-    let rows = all_rows(clean.path());
+    let rows = table_rows(clean.path());
     let original = partitions(clean.path());
     compact(clean.path(), &["--max-file-rows", "2"]);
     let merged = partitions(clean.path());
@@ -295,7 +282,7 @@ fn an_interrupted_merge_is_finished_or_undone_by_the_next_run() {
     let said = compact(after_write.path(), &["--max-file-rows", "2"]);
     assert!(said.contains("1 recovered"), "{said}");
     assert_eq!(partitions(after_write.path()), merged);
-    assert_eq!(all_rows(after_write.path()), rows);
+    assert_eq!(table_rows(after_write.path()), rows);
 
     // Crashed while writing: one merged file of two, the manifest still `writing`. The next
     // run removes it and merges again, to the same names.
@@ -307,7 +294,7 @@ fn an_interrupted_merge_is_finished_or_undone_by_the_next_run() {
     let said = compact(mid_write.path(), &["--max-file-rows", "2"]);
     assert!(said.contains("1 recovered"), "{said}");
     assert_eq!(partitions(mid_write.path()), merged);
-    assert_eq!(all_rows(mid_write.path()), rows);
+    assert_eq!(table_rows(mid_write.path()), rows);
     assert!(!files(mid_write.path())
         .iter()
         .any(|f| f.contains("_jwas-compact-")));
@@ -317,7 +304,7 @@ fn an_interrupted_merge_is_finished_or_undone_by_the_next_run() {
 fn killed_at_any_moment_and_rerun_loses_and_duplicates_nothing() {
     let template = TempDir::new("compact-kill-template");
     parse_copies(template.path(), 12);
-    let rows = all_rows(template.path());
+    let rows = table_rows(template.path());
     let parts = partitions(template.path()).len();
     // Time a whole run, then kill runs at points spread over it.
     let timing = TempDir::new("compact-kill-timing");
@@ -345,7 +332,11 @@ fn killed_at_any_moment_and_rerun_loses_and_duplicates_nothing() {
             interrupted += 1;
         }
         compact(dir.path(), &["--threads", "1"]);
-        assert_eq!(all_rows(dir.path()), rows, "kill {k}: rows lost or doubled");
+        assert_eq!(
+            table_rows(dir.path()),
+            rows,
+            "kill {k}: rows lost or doubled"
+        );
         let after = partitions(dir.path());
         assert!(after.values().all(|f| f.len() == 1), "kill {k}: {after:?}");
         assert!(
@@ -415,7 +406,7 @@ fn worker_batches_on_s3_compact_to_one_file_an_hour_without_duplicates() {
         files_before.values().all(|f| f.len() > 30),
         "{files_before:?}"
     );
-    let rows_before = all_rows(before.path());
+    let rows_before = table_rows(before.path());
     let distinct: BTreeSet<&String> = rows_before.iter().collect();
     let audit_rows = expected()["audit.log"]["events"]["Juniper.Audit"]
         .as_u64()
@@ -436,7 +427,7 @@ fn worker_batches_on_s3_compact_to_one_file_an_hour_without_duplicates() {
         files_after.values().all(|f| f.len() == 1),
         "{files_after:?}"
     );
-    let rows_after = all_rows(after.path());
+    let rows_after = table_rows(after.path());
     assert_eq!(
         rows_after,
         distinct.into_iter().cloned().collect::<Vec<_>>(),

@@ -7,17 +7,7 @@ use std::process::{Command, Output};
 use support::*;
 
 fn cfn_lint(template: &std::path::Path) -> Output {
-    let venv = Command::new("bash")
-        .arg(root().join("scripts/venv.sh"))
-        .output()
-        .expect("running scripts/venv.sh");
-    assert!(
-        venv.status.success(),
-        "scripts/venv.sh failed (it installs cfn-lint from PyPI; needs Python 3 with venv and pip):\n{}",
-        String::from_utf8_lossy(&venv.stderr)
-    );
-    let python = String::from_utf8_lossy(&venv.stdout).trim().to_owned();
-    let bin = std::path::Path::new(&python).with_file_name("cfn-lint");
+    let bin = venv_bin("cfn-lint");
     Command::new(bin)
         .arg(template)
         .output()

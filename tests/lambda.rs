@@ -13,20 +13,6 @@ use std::time::{Duration, Instant};
 use support::moto::{isolate, moto};
 use support::*;
 
-fn venv_bin(name: &str) -> PathBuf {
-    let venv = Command::new("bash")
-        .arg(root().join("scripts/venv.sh"))
-        .output()
-        .expect("running scripts/venv.sh");
-    assert!(
-        venv.status.success(),
-        "scripts/venv.sh failed (it installs cargo-lambda from PyPI; needs Python 3 with venv and pip):\n{}",
-        String::from_utf8_lossy(&venv.stderr)
-    );
-    let python = PathBuf::from(String::from_utf8_lossy(&venv.stdout).trim());
-    python.with_file_name(name)
-}
-
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -172,19 +158,6 @@ fn failures(response: &Value) -> Vec<String> {
         .collect()
 }
 
-/// Rows under `dir` as `table {json}` without `p_parse_time`, sorted.
-fn all_rows(dir: &Path) -> Vec<String> {
-    let mut rows = Vec::new();
-    for (table, batches) in read_tables(dir) {
-        for mut r in as_json(&batches) {
-            r.as_object_mut().unwrap().remove("p_parse_time");
-            rows.push(format!("{table} {r}"));
-        }
-    }
-    rows.sort();
-    rows
-}
-
 /// Rows per `p_source_object` under `dir`.
 fn rows_by_object(dir: &Path) -> BTreeMap<String, usize> {
     let mut out = BTreeMap::new();
@@ -232,7 +205,7 @@ fn three_notifications_one_in_sns_write_what_a_local_run_writes() {
         .collect();
     args.extend(uris.iter().map(String::as_str));
     expect_exit(s3.jwas(&args), &args, 0);
-    let (got_rows, want_rows) = (all_rows(got.path()), all_rows(want.path()));
+    let (got_rows, want_rows) = (table_rows(got.path()), table_rows(want.path()));
     assert!(!want_rows.is_empty());
     assert_eq!(got_rows, want_rows);
     // One set of files for the invocation: one file per table and hour.

@@ -146,6 +146,37 @@ pub fn read_tables(dir: &Path) -> BTreeMap<String, Vec<RecordBatch>> {
     out
 }
 
+/// Every row under `dir` as `table {json}` without `p_parse_time` (which differs from run
+/// to run), sorted.
+pub fn table_rows(dir: &Path) -> Vec<String> {
+    let mut rows = Vec::new();
+    for (table, batches) in read_tables(dir) {
+        for mut r in as_json(&batches) {
+            r.as_object_mut().unwrap().remove("p_parse_time");
+            rows.push(format!("{table} {r}"));
+        }
+    }
+    rows.sort();
+    rows
+}
+
+/// A program of the project's venv, which `scripts/venv.sh` sets up on first use (it
+/// needs Python 3 with venv and pip, and PyPI).
+pub fn venv_bin(name: &str) -> PathBuf {
+    let venv = Command::new("bash")
+        .arg(root().join("scripts/venv.sh"))
+        .output()
+        .expect("running scripts/venv.sh");
+    assert!(
+        venv.status.success(),
+        "scripts/venv.sh failed (it installs moto, cargo-lambda and cfn-lint from PyPI; it \
+         needs Python 3 with venv and pip):\n{}",
+        String::from_utf8_lossy(&venv.stderr)
+    );
+    let python = PathBuf::from(String::from_utf8_lossy(&venv.stdout).trim());
+    python.with_file_name(name)
+}
+
 /// Row count of batches.
 pub fn rows(batches: &[RecordBatch]) -> usize {
     batches.iter().map(RecordBatch::num_rows).sum()
