@@ -171,8 +171,9 @@ impl Location {
         }
     }
 
-    /// Every object under the root, keys relative to it.
-    fn list(&self) -> Result<Vec<Object>, Error> {
+    /// Every object under the root, or only under its folder `table` (`--table`), keys
+    /// relative to the root.
+    fn list(&self, table: Option<&str>) -> Result<Vec<Object>, Error> {
         match self {
             Location::Local(root) => {
                 let meta = std::fs::metadata(root).map_err(|e| Error::Input {
@@ -186,7 +187,13 @@ impl Location {
                     });
                 }
                 let mut out = Vec::new();
-                walk(root, "", &mut out)?;
+                match table {
+                    Some(t) if root.join(t).is_dir() => {
+                        walk(&root.join(t), &format!("{t}/"), &mut out)?
+                    }
+                    Some(_) => {}
+                    None => walk(root, "", &mut out)?,
+                }
                 Ok(out)
             }
             #[cfg(feature = "s3")]
@@ -194,7 +201,10 @@ impl Location {
                 let folder = uri.folder();
                 let listed = s3.list(&crate::source::S3Uri {
                     bucket: uri.bucket.clone(),
-                    key: folder.clone(),
+                    key: match table {
+                        Some(t) => format!("{folder}{t}/"),
+                        None => folder.clone(),
+                    },
                 })?;
                 Ok(listed
                     .into_iter()
@@ -479,7 +489,7 @@ impl Plan {
     /// Lists `location` and finds its partitions that match `opts`.
     pub fn new(location: Location, opts: CompactOptions) -> Result<Plan, Error> {
         let mut dirs: BTreeMap<&str, (Vec<Object>, Vec<Object>)> = BTreeMap::new();
-        let objects = location.list()?;
+        let objects = location.list(opts.table.map(LogType::table))?;
         for obj in &objects {
             let Some((dir, name)) = obj.key.rsplit_once('/') else {
                 continue;
