@@ -354,6 +354,11 @@ impl PartitionDir {
     }
 }
 
+/// A file of a table: `*.parquet`, not hidden, not `_`, and a plain name (no path).
+fn is_parquet_name(name: &str) -> bool {
+    name.ends_with(".parquet") && !name.starts_with(['.', '_']) && !name.contains(['/', '\\'])
+}
+
 fn file_name(key: &str) -> &str {
     key.rsplit('/').next().unwrap_or(key)
 }
@@ -495,7 +500,7 @@ impl Plan {
                 continue;
             };
             let entry = dirs.entry(dir).or_default();
-            if name.ends_with(".parquet") && !name.starts_with(['.', '_']) {
+            if is_parquet_name(name) {
                 entry.0.push(obj.clone());
             } else if name.starts_with(MANIFEST_PREFIX) && name.ends_with(".json") {
                 entry.1.push(obj.clone());
@@ -682,12 +687,16 @@ impl Plan {
         let text = self.location.read_all(m)?;
         let doc: serde_json::Value =
             serde_json::from_slice(&text).map_err(|e| bad(format!("not a manifest: {e}")))?;
+        // Only plain file names of the partition's Parquet files: a manifest never makes
+        // jwas remove anything else, whatever it says.
         let names = |field: &str| -> Vec<String> {
             doc[field]
                 .as_array()
                 .map(|a| {
                     a.iter()
-                        .filter_map(|v| v.as_str().map(str::to_owned))
+                        .filter_map(|v| v.as_str())
+                        .filter(|n| is_parquet_name(n))
+                        .map(str::to_owned)
                         .collect()
                 })
                 .unwrap_or_default()
@@ -701,6 +710,15 @@ impl Plan {
             // The merged files are all stored: the merged-away ones go.
             Some("complete") => {
                 let parts = names("parts");
+                // Only if every merged file is there: else removing would lose rows.
+                if let Some(missing) = parts
+                    .iter()
+                    .find(|p| !files.iter().any(|f| file_name(&f.key) == p.as_str()))
+                {
+                    return Err(bad(format!(
+                        "complete, but its merged file {missing} is not there; nothing was removed"
+                    )));
+                }
                 names("replaces")
                     .into_iter()
                     .filter(|r| !parts.contains(r))
@@ -1239,6 +1257,21 @@ mod tests {
             "juniper_access/year=2024/month=01/day=01/hour=01/x",
         ] {
             assert!(parse_partition(not).is_none(), "{not}");
+        }
+    }
+
+    #[test]
+    fn only_plain_parquet_names_are_files_of_a_table() {
+        assert!(is_parquet_name("a-0000.parquet"));
+        for not in [
+            ".a.parquet.tmp-1",
+            "_x.parquet",
+            "../../etc/x.parquet",
+            "a/b.parquet",
+            "a\\b.parquet",
+            "a.json",
+        ] {
+            assert!(!is_parquet_name(not), "{not}");
         }
     }
 

@@ -298,6 +298,34 @@ fn an_interrupted_merge_is_finished_or_undone_by_the_next_run() {
     assert!(!files(mid_write.path())
         .iter()
         .any(|f| f.contains("_jwas-compact-")));
+
+    // A manifest that says complete while a merged file is missing, or that names files
+    // outside the partition, makes compact remove nothing there: the partition fails.
+    let forged = TempDir::new("compact-forged");
+    let lake = forged.path().join("lake");
+    copy_tree(template.path(), &lake);
+    let d = lake.join(dir);
+    let outside = forged.path().join("outside.parquet");
+    std::fs::write(&outside, b"kept").unwrap();
+    let mut replaces = original[dir].clone();
+    // From <lake>/<table>/year=/month=/day=/hour=/ up to beside <lake>.
+    replaces.push("../../../../../../outside.parquet".to_owned());
+    manifest(&d, hash, "complete", &replaces, parts);
+    let l = lake.display().to_string();
+    let (_, said) = jwas_ok(&["compact", &l, "--max-file-rows", "2"], 1);
+    assert!(said.contains("is not there; nothing was removed"), "{said}");
+    assert_eq!(partitions(&lake)[dir], original[dir]);
+    assert!(outside.exists());
+    assert_eq!(table_rows(&lake), rows);
+    // With the merged files there, the merge is finished; the path outside is ignored.
+    for p in parts {
+        std::fs::copy(clean.path().join(dir).join(p), d.join(p)).unwrap();
+    }
+    let said = compact(&lake, &["--max-file-rows", "2"]);
+    assert!(said.contains("1 recovered"), "{said}");
+    assert_eq!(partitions(&lake), merged);
+    assert!(outside.exists());
+    assert_eq!(table_rows(&lake), rows);
 }
 
 #[test]
