@@ -229,12 +229,7 @@ impl Location {
         match self {
             Location::Local(root) => std::fs::read(root.join(&obj.key)).map_err(read_err),
             #[cfg(feature = "s3")]
-            Location::S3 { s3, uri } => {
-                let mut out = Vec::new();
-                std::io::Read::read_to_end(&mut s3.open(&self.s3_object(uri, obj)), &mut out)
-                    .map_err(read_err)?;
-                Ok(out)
-            }
+            Location::S3 { s3, uri } => s3.read_all(&self.s3_object(uri, obj)),
         }
     }
 
@@ -262,18 +257,16 @@ impl Location {
             }
             #[cfg(feature = "s3")]
             Location::S3 { s3, uri } => {
+                let object = self.s3_object(uri, obj);
+                if obj.size <= IN_MEMORY_OBJECT_BYTES {
+                    return Ok(Fetched::Bytes(bytes::Bytes::from(s3.read_all(&object)?)));
+                }
                 let read_err = |source| Error::Read {
                     input: self.display(&obj.key),
                     source,
                 };
-                let mut body = s3.open(&self.s3_object(uri, obj));
-                if obj.size <= IN_MEMORY_OBJECT_BYTES {
-                    let mut buf = Vec::with_capacity(obj.size as usize);
-                    std::io::Read::read_to_end(&mut body, &mut buf).map_err(read_err)?;
-                    return Ok(Fetched::Bytes(bytes::Bytes::from(buf)));
-                }
                 let mut file = anonymous_file().map_err(read_err)?;
-                std::io::copy(&mut body, &mut file).map_err(read_err)?;
+                std::io::copy(&mut s3.open(&object), &mut file).map_err(read_err)?;
                 Ok(Fetched::File(file))
             }
         }
@@ -389,7 +382,7 @@ fn parse_partition(dir: &str) -> Option<(LogType, DateTime<Utc>, DateTime<Utc>)>
     let log_type = LogType::ALL.into_iter().find(|t| t.table() == table)?;
     let mut values = [None::<u32>; 4];
     for (i, part) in parts.enumerate() {
-        let key = ["year", "month", "day", "hour"].get(i)?;
+        let key = crate::sink::Partition::Hour.keys().get(i)?;
         let value = part.strip_prefix(key)?.strip_prefix('=')?;
         values[i] = Some(value.parse().ok()?);
     }
@@ -777,10 +770,9 @@ impl Plan {
         }
         let last = SortedRun::new(run, &keys)?;
         if spilled.is_empty() {
-            let mut last_key = None;
+            // A single run is already sorted and free of duplicates.
             for chunk in last.chunks() {
-                let chunk = chunk.map_err(|e| self.arrow_error(log_type, e))?;
-                out.write(dedup_chunk(chunk, &keys, &mut last_key)?)?;
+                out.write(chunk.map_err(|e| self.arrow_error(log_type, e))?)?;
             }
             return Ok(rows);
         }
@@ -979,28 +971,6 @@ impl SortedRun {
             .chunks(rows)
             .map(move |c| arrow_select::interleave::interleave_record_batch(&refs, c))
     }
-}
-
-/// Removes from a sorted chunk the rows whose key equals the row before it (carried across
-/// chunks in `last`).
-fn dedup_chunk(
-    chunk: RecordBatch,
-    keys: &KeyColumns,
-    last: &mut Option<Key>,
-) -> Result<RecordBatch, Error> {
-    let ks = keys.keys(&chunk)?;
-    let mut keep = Vec::with_capacity(ks.len());
-    for k in ks {
-        keep.push(*last != Some(k));
-        *last = Some(k);
-    }
-    if keep.iter().all(|k| *k) {
-        return Ok(chunk);
-    }
-    arrow_select::filter::filter_record_batch(&chunk, &keep.into()).map_err(|e| Error::Arrow {
-        table: "compact",
-        source: e,
-    })
 }
 
 /// A sorted run being merged: its current batch and position.

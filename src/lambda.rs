@@ -188,7 +188,13 @@ impl Function {
             None => Sources::any_as(config.job.log_type),
             Some(text) => {
                 let (text, from) = match S3Uri::parse(text).transpose()? {
-                    Some(uri) => (read_object(&s3, &uri)?, uri.to_string()),
+                    Some(uri) => {
+                        let bytes = s3.read_all(&s3.head(&uri)?)?;
+                        (
+                            String::from_utf8_lossy(&bytes).into_owned(),
+                            uri.to_string(),
+                        )
+                    }
                     None => (text.to_owned(), "JWAS_SOURCES".to_owned()),
                 };
                 Sources::parse(&text).map_err(|reason| Error::Input {
@@ -255,19 +261,6 @@ impl Function {
         self.writer.stats.log();
         failures
     }
-}
-
-/// The whole of a small object (the sources file).
-fn read_object(s3: &S3, uri: &S3Uri) -> Result<String, Error> {
-    let object = s3.head(uri)?;
-    let mut text = String::new();
-    std::io::Read::read_to_string(&mut s3.open(&object), &mut text).map_err(|source| {
-        Error::Read {
-            input: uri.to_string(),
-            source,
-        }
-    })?;
-    Ok(text)
 }
 
 #[cfg(test)]

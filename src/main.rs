@@ -598,16 +598,10 @@ fn compact(args: CompactArgs) -> Result<ExitCode> {
     );
     say!("done in {:.1} s", started.elapsed().as_secs_f64());
     for (dir, e) in &summary.failed {
-        let mut text = e.to_string();
-        let mut cause = std::error::Error::source(e);
-        while let Some(c) = cause {
-            text = format!("{text}: {c}");
-            cause = c.source();
-        }
         say!(
             "jwas: {}: left as it was: {}",
             Escaped(&plan.location(dir)),
-            Escaped(&text)
+            Escaped(&jwas::s3::chain(e))
         );
     }
     if !summary.failed.is_empty() {

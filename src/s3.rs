@@ -267,6 +267,18 @@ impl S3 {
         })
     }
 
+    /// The whole of an object, in memory (a manifest, a sources file, a small Parquet file).
+    pub fn read_all(&self, object: &S3Object) -> Result<Vec<u8>, Error> {
+        let mut out = Vec::with_capacity(object.size.min(64 << 20) as usize);
+        std::io::Read::read_to_end(&mut self.open(object), &mut out).map_err(|source| {
+            Error::Read {
+                input: object.uri(),
+                source,
+            }
+        })?;
+        Ok(out)
+    }
+
     /// Fails with a clear error unless the bucket exists and is reachable.
     pub fn check_bucket(&self, uri: &S3Uri) -> Result<(), Error> {
         self.block_on(self.client.head_bucket().bucket(&uri.bucket).send())?
