@@ -240,6 +240,32 @@ impl Moto {
             .unwrap();
     }
 
+    /// The ids of the messages visible now, received (and left in flight) until a
+    /// receive comes back empty.
+    pub fn receive_ids(&self, queue_url: &str) -> Vec<String> {
+        let mut ids = Vec::new();
+        loop {
+            let out = self
+                .rt
+                .block_on(
+                    self.sqs
+                        .receive_message()
+                        .queue_url(queue_url)
+                        .max_number_of_messages(10)
+                        .send(),
+                )
+                .unwrap();
+            if out.messages().is_empty() {
+                return ids;
+            }
+            ids.extend(
+                out.messages()
+                    .iter()
+                    .filter_map(|m| m.message_id().map(str::to_owned)),
+            );
+        }
+    }
+
     /// (visible, in flight) messages of a queue.
     pub fn queue_counts(&self, queue_url: &str) -> (u64, u64) {
         use aws_sdk_sqs::types::QueueAttributeName as A;
