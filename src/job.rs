@@ -337,6 +337,7 @@ pub fn process_side_by_side(
     let one = JobOptions {
         pipeline: PipelineOptions {
             threads: 1,
+            inline: true,
             ..opts.pipeline
         },
         tables: TableOptions {

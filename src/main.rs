@@ -174,6 +174,7 @@ impl OutputArgs {
             pipeline: PipelineOptions {
                 threads,
                 block_bytes: DEFAULT_BLOCK_BYTES,
+                inline: false,
             },
             tables: TableOptions {
                 format: match self.format {

@@ -344,6 +344,10 @@ pub struct PipelineOptions {
     pub threads: usize,
     /// Target block size.
     pub block_bytes: usize,
+    /// Parse on the calling thread, block after block, without a reading thread or a
+    /// thread pool (`threads` is then ignored): for small inputs parsed side by side, one
+    /// per thread, where handing a block from thread to thread left cores idle.
+    pub inline: bool,
 }
 
 impl Default for PipelineOptions {
@@ -351,6 +355,7 @@ impl Default for PipelineOptions {
         PipelineOptions {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             block_bytes: DEFAULT_BLOCK_BYTES,
+            inline: false,
         }
     }
 }
@@ -368,6 +373,23 @@ where
     R: Read + Send,
     F: FnMut(BlockOutput) -> Result<(), Error>,
 {
+    let mut framer = Framer {
+        input,
+        buf: Vec::new(),
+        offset: 0,
+        eof: false,
+        block_bytes: opts.block_bytes.max(64),
+        max_event_bytes: ctx.max_event_bytes.max(16),
+    };
+    let mut total = LineCounts::default();
+    if opts.inline {
+        while let Some(chunk) = next_chunk(&mut framer, input_name)? {
+            let mut out = parse_chunk(chunk, ctx)?;
+            absolute_lines(&mut out, &mut total);
+            sink(out)?;
+        }
+        return Ok(total);
+    }
     let threads = opts.threads.max(1);
     let in_flight = threads * 2 + 1;
     let pool = rayon::ThreadPoolBuilder::new()
@@ -381,15 +403,6 @@ where
         let _ = token_tx.send(());
     }
     let (result_tx, result_rx) = sync_channel::<(u64, Result<BlockOutput, Error>)>(in_flight);
-    let mut framer = Framer {
-        input,
-        buf: Vec::new(),
-        offset: 0,
-        eof: false,
-        block_bytes: opts.block_bytes.max(64),
-        max_event_bytes: ctx.max_event_bytes.max(16),
-    };
-    let mut total = LineCounts::default();
     std::thread::scope(|scope| -> Result<(), Error> {
         let (framer, pool, ctx) = (&mut framer, &pool, &ctx);
         let reader =
@@ -448,31 +461,34 @@ fn read_blocks<R: Read>(
         if tokens.recv().is_err() {
             return Ok(()); // the consumer stopped
         }
-        let chunk = match framer.next_chunk() {
-            Ok(Some(c)) => c,
-            Ok(None) => return Ok(()),
-            Err(source) => {
-                return Err(Error::Read {
-                    input: input_name.to_owned(),
-                    source,
-                })
-            }
+        let Some(chunk) = next_chunk(framer, input_name)? else {
+            return Ok(());
         };
         let (ctx, results) = (Arc::clone(ctx), results.clone());
         let s = seq;
         pool.spawn(move || {
-            let out = match chunk {
-                Chunk::Block { offset, data } => parse_block(&data, offset, &ctx),
-                Chunk::TooLong {
-                    offset,
-                    lines,
-                    bytes,
-                    raw,
-                } => Ok(too_long(offset, lines, bytes, &raw, &ctx)),
-            };
-            let _ = results.send((s, out));
+            let _ = results.send((s, parse_chunk(chunk, &ctx)));
         });
         seq += 1;
+    }
+}
+
+fn next_chunk<R: Read>(framer: &mut Framer<R>, input_name: &str) -> Result<Option<Chunk>, Error> {
+    framer.next_chunk().map_err(|source| Error::Read {
+        input: input_name.to_owned(),
+        source,
+    })
+}
+
+fn parse_chunk(chunk: Chunk, ctx: &ParseContext) -> Result<BlockOutput, Error> {
+    match chunk {
+        Chunk::Block { offset, data } => parse_block(&data, offset, ctx),
+        Chunk::TooLong {
+            offset,
+            lines,
+            bytes,
+            raw,
+        } => Ok(too_long(offset, lines, bytes, &raw, ctx)),
     }
 }
 
@@ -776,6 +792,7 @@ mod tests {
         let opts = PipelineOptions {
             threads: 1,
             block_bytes,
+            inline: false,
         };
         let c = run(data, &ctx(), opts, "test", |out| {
             rejected += out.rejected.len();
