@@ -190,10 +190,13 @@ impl Function {
                 let (text, from) = match S3Uri::parse(text).transpose()? {
                     Some(uri) => {
                         let bytes = s3.read_all(&s3.head(&uri)?)?;
-                        (
-                            String::from_utf8_lossy(&bytes).into_owned(),
-                            uri.to_string(),
-                        )
+                        // A sources file that is not text is a bad configuration, not
+                        // one to read with replacement characters.
+                        let text = String::from_utf8(bytes).map_err(|e| Error::Input {
+                            input: uri.to_string(),
+                            reason: format!("a sources file must be UTF-8 text: {e}"),
+                        })?;
+                        (text, uri.to_string())
                     }
                     None => (text.to_owned(), "JWAS_SOURCES".to_owned()),
                 };
