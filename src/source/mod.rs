@@ -366,31 +366,45 @@ impl<R: BufRead> Read for GzMembers<R> {
     }
 }
 
+/// Reads the first bytes of `input` to tell its format. A plain input is then read
+/// unbuffered (its reader takes blocks of 64 KiB and more): a buffer of its own would be
+/// allocated and zero-filled for every input, which showed for directories of many small
+/// files. Decoders get a buffered reader of 1 MiB.
 fn decompress_named(
-    input: Box<dyn Read + Send>,
+    mut input: Box<dyn Read + Send>,
     name: &str,
 ) -> std::io::Result<(Box<dyn Read + Send>, &'static str)> {
-    let mut r = BufReader::with_capacity(1 << 20, input);
-    let head = loop {
-        match r.fill_buf() {
-            Ok(b) => break b,
+    let mut magic = [0u8; 4];
+    let mut n = 0;
+    while n < magic.len() {
+        match input.read(&mut magic[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         }
+    }
+    let head = magic.get(..n).unwrap_or_default();
+    let kind = if head.starts_with(&[0x1f, 0x8b]) {
+        "gzip"
+    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        "zstd"
+    } else {
+        "plain"
     };
-    Ok(if head.starts_with(&[0x1f, 0x8b]) {
+    let whole = std::io::Cursor::new(head.to_vec()).chain(input);
+    if kind == "plain" {
+        return Ok((Box::new(whole), kind));
+    }
+    let r = BufReader::with_capacity(1 << 20, whole);
+    Ok(if kind == "gzip" {
         let gz = GzMembers {
             decoder: Some(flate2::bufread::GzDecoder::new(r)),
             name: name.to_owned(),
         };
-        (Box::new(gz), "gzip")
-    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        (
-            Box::new(zstd::stream::read::Decoder::with_buffer(r)?),
-            "zstd",
-        )
+        (Box::new(gz), kind)
     } else {
-        (Box::new(r), "plain")
+        (Box::new(zstd::stream::read::Decoder::with_buffer(r)?), kind)
     })
 }
 
