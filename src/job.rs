@@ -320,8 +320,8 @@ pub fn is_small(input: &Input, opts: &JobOptions) -> bool {
 /// bytes or why they could not be opened.
 pub type Opened = (usize, Input, Result<Box<dyn Read + Send>, Error>);
 
-/// Parses small inputs side by side, `opts.pipeline.threads` at a time, each with one
-/// parser and one writer thread, into `store` (table files and rejected events). Each
+/// Parses small inputs side by side, `opts.pipeline.threads` at a time, each parsed and written
+/// on one thread, into `store` (table files and rejected events). Each
 /// input gets exactly the files, names and rows it gets alone (names and row ids come
 /// from its identity; which file a row goes to does not depend on the threads). Inputs
 /// are taken from `next` in order (so read-ahead of S3 objects keeps working), and at most
@@ -341,7 +341,7 @@ pub fn process_side_by_side(
             ..opts.pipeline
         },
         tables: TableOptions {
-            writers: 1,
+            writers: 0,
             ..opts.tables
         },
         ..opts.clone()

@@ -93,7 +93,9 @@ pub struct TableOptions {
     pub max_file_rows: usize,
     /// Files open at once.
     pub max_open_files: usize,
-    /// Threads encoding and writing files (default: all cores).
+    /// Threads encoding and writing files (default: all cores); 0 encodes and writes them
+    /// on the thread writing to the sink (for many small inputs side by side, each on a
+    /// thread of its own).
     pub writers: usize,
     /// How deep the partition path goes (default: the hour).
     pub partition: Partition,
@@ -218,19 +220,22 @@ pub struct TableSink {
     tick: u64,
     written: Vec<WrittenFile>,
     writers: Vec<Writer>,
+    /// Without writer threads: the files, encoded and written by the caller's thread.
+    inline: Option<FileWriter>,
     store: Arc<dyn Store>,
 }
 
 impl TableSink {
     /// A sink writing files named after `name` into `store`.
     pub fn new(store: Arc<dyn Store>, opts: TableOptions, name: String) -> TableSink {
-        let writers = (0..opts.writers.max(1))
+        let inline = (opts.writers == 0).then(|| FileWriter::new(Arc::clone(&store), opts));
+        let writers = (0..opts.writers)
             .map(|i| {
                 let (tx, rx) = sync_channel(WRITER_QUEUE);
                 let store = Arc::clone(&store);
                 let handle = std::thread::Builder::new()
                     .name(format!("jwas-write-{i}"))
-                    .spawn(move || writer_loop(store.as_ref(), opts, rx));
+                    .spawn(move || writer_loop(store, opts, rx));
                 match handle {
                     Ok(h) => Writer {
                         tx: Some(tx),
@@ -254,6 +259,7 @@ impl TableSink {
             tick: 0,
             written: Vec::new(),
             writers,
+            inline,
             store,
         }
     }
@@ -332,6 +338,9 @@ impl TableSink {
     /// Queues `cmd` for the writer thread owning `part`; if that thread has stopped, returns
     /// the error that stopped it.
     fn send(&mut self, part: Part, cmd: Command) -> Result<(), Error> {
+        if let Some(w) = &mut self.inline {
+            return w.apply(cmd);
+        }
         let i = writer_of(part, self.writers.len());
         let Some(w) = self.writers.get_mut(i) else {
             return Err(Error::Worker("no writer thread".into()));
@@ -405,6 +414,7 @@ impl TableSink {
     /// (to bound open files, or at `--max-file-rows`) are removed again, so that a failed
     /// input leaves no output.
     pub fn abort(mut self) {
+        self.inline = None;
         for w in &mut self.writers {
             w.gathered.clear();
             w.tx = None;
@@ -475,15 +485,15 @@ struct FileState {
 }
 
 /// What a writer thread reuses from file to file.
-struct WriterState<'s> {
-    store: &'s dyn Store,
+struct WriterState {
+    store: Arc<dyn Store>,
     compression: Compression,
     encoder: EncoderState,
     /// The bytes of a file not yet written to its object.
     out: Vec<u8>,
 }
 
-impl WriterState<'_> {
+impl WriterState {
     /// Encodes `batches` as a row group of `file` (starting the file if needed) and writes
     /// it out.
     fn row_group(
@@ -492,7 +502,7 @@ impl WriterState<'_> {
         file: &mut FileState,
         batches: &[RecordBatch],
     ) -> Result<(), Error> {
-        let store = self.store;
+        let store = &*self.store;
         let wrap = |key: &str, source| Error::Write {
             path: store.location(key).into(),
             source,
@@ -554,7 +564,7 @@ impl WriterState<'_> {
         if let Some(object) = file.ndjson.take() {
             return object.commit();
         }
-        let store = self.store;
+        let store = Arc::clone(&self.store);
         let wrap = |key: &str, source| Error::Write {
             path: store.location(key).into(),
             source,
@@ -602,33 +612,67 @@ fn slice_bytes(batch: &RecordBatch) -> usize {
 /// A writer thread: fills, encodes and commits the files it is told to, until the sink
 /// hangs up. Stops at the first error, which the sink reports.
 fn writer_loop(
-    store: &dyn Store,
+    store: Arc<dyn Store>,
     opts: TableOptions,
     rx: Receiver<Vec<Command>>,
 ) -> Result<(), Error> {
-    let mut files: HashMap<Part, FileState> = HashMap::new();
-    let mut state = WriterState {
-        store,
-        compression: opts.compression,
-        encoder: EncoderState::default(),
-        out: Vec::new(),
-    };
-    let mut pending_bytes = 0usize;
+    let mut writer = FileWriter::new(store, opts);
     for cmd in rx.into_iter().flatten() {
+        writer.apply(cmd)?;
+    }
+    Ok(())
+}
+
+thread_local! {
+    /// The encoder (zstd context and buffers) of the last [`FileWriter`] of this thread,
+    /// for the next: a thread parsing small inputs one after another with inline sinks
+    /// sets it up once, not per input.
+    static SPARE_ENCODER: std::cell::RefCell<Option<EncoderState>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Fills, encodes and commits the files of some partitions as the sink's commands say: on
+/// a writer thread, or on the thread writing to the sink when it has no writer threads
+/// ([`TableOptions::writers`] 0).
+struct FileWriter {
+    format: Format,
+    files: HashMap<Part, FileState>,
+    state: WriterState,
+    /// Arrow bytes pending in all files.
+    pending_bytes: usize,
+}
+
+impl FileWriter {
+    fn new(store: Arc<dyn Store>, opts: TableOptions) -> FileWriter {
+        let encoder = SPARE_ENCODER
+            .with(|spare| spare.borrow_mut().take())
+            .unwrap_or_default();
+        FileWriter {
+            format: opts.format,
+            files: HashMap::new(),
+            state: WriterState {
+                store,
+                compression: opts.compression,
+                encoder,
+                out: Vec::new(),
+            },
+            pending_bytes: 0,
+        }
+    }
+
+    fn apply(&mut self, cmd: Command) -> Result<(), Error> {
+        let FileWriter {
+            format,
+            files,
+            state,
+            pending_bytes,
+        } = self;
         match cmd {
-            Command::Open { part, key } if opts.format == Format::Ndjson => {
-                let object = store.create(&key)?;
-                let file = FileState {
-                    key,
-                    pending: Vec::new(),
-                    pending_rows: 0,
-                    pending_bytes: 0,
-                    parquet: None,
-                    ndjson: Some(object),
-                };
-                files.insert(part, file);
-            }
             Command::Open { part, key } => {
+                let ndjson = match format {
+                    Format::Ndjson => Some(state.store.create(&key)?),
+                    Format::Parquet => None,
+                };
                 files.insert(
                     part,
                     FileState {
@@ -637,53 +681,61 @@ fn writer_loop(
                         pending_rows: 0,
                         pending_bytes: 0,
                         parquet: None,
-                        ndjson: None,
+                        ndjson,
                     },
                 );
             }
             Command::Write { part, batch } => {
                 let Some(file) = files.get_mut(&part) else {
-                    continue;
+                    return Ok(());
                 };
                 if let Some(o) = file.ndjson.as_mut() {
-                    ndjson::write_batch(o, &batch).map_err(|source| Error::Write {
-                        path: store.location(&file.key).into(),
+                    return ndjson::write_batch(o, &batch).map_err(|source| Error::Write {
+                        path: state.store.location(&file.key).into(),
                         source,
-                    })?;
-                    continue;
+                    });
                 }
                 let bytes = slice_bytes(&batch);
                 file.pending_rows += batch.num_rows();
                 file.pending_bytes += bytes;
                 file.pending.push(batch);
-                pending_bytes += bytes;
+                *pending_bytes += bytes;
                 if file.pending_rows >= DEFAULT_ROW_GROUP_ROWS
                     || file.pending_bytes >= DEFAULT_ROW_GROUP_BYTES
                 {
                     let before = file.pending_bytes;
                     let full = file.pending_bytes >= DEFAULT_ROW_GROUP_BYTES;
                     state.drain(part, file, !full)?;
-                    pending_bytes -= before - file.pending_bytes;
+                    *pending_bytes -= before - file.pending_bytes;
                 }
-                while pending_bytes > PENDING_BYTES {
+                while *pending_bytes > PENDING_BYTES {
                     let Some((&big, _)) = files.iter().max_by_key(|(_, f)| f.pending_bytes) else {
                         break;
                     };
                     let Some(file) = files.get_mut(&big) else {
                         break;
                     };
-                    pending_bytes -= file.pending_bytes;
+                    *pending_bytes -= file.pending_bytes;
                     state.drain(big, file, false)?;
                 }
             }
             Command::Close { part } => {
                 let Some(file) = files.remove(&part) else {
-                    continue;
+                    return Ok(());
                 };
-                pending_bytes -= file.pending_bytes;
+                *pending_bytes -= file.pending_bytes;
                 state.close(part, file)?;
             }
         }
+        Ok(())
     }
-    Ok(())
+}
+
+impl Drop for FileWriter {
+    /// Files still open are dropped uncommitted; the encoder is kept for the thread's next
+    /// writer.
+    fn drop(&mut self) {
+        let encoder = std::mem::take(&mut self.state.encoder);
+        let _ = SPARE_ENCODER.try_with(|spare| *spare.borrow_mut() = Some(encoder));
+    }
 }
