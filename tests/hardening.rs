@@ -97,6 +97,67 @@ fn a_failed_input_leaves_no_output() {
     assert_eq!(parquet.len(), wrote, "{stderr}");
 }
 
+/// Small inputs side by side (`--threads 2`) are written on their lanes' own threads: a
+/// small input that fails after some of its files were committed (rolled over at
+/// `--max-file-rows`) leaves none of them, and the good inputs next to it keep theirs.
+#[test]
+fn a_failed_small_input_side_by_side_leaves_no_output() {
+    let dir = TempDir::new("partial-small-in");
+    // Several 4 MiB blocks once decompressed, but small as stored: parsed side by side.
+    let gz = many_hours_gz(16 << 20);
+    let truncated = &gz[..gz.len() * 3 / 4];
+    assert!(truncated.len() < 4 << 20, "{}", truncated.len());
+    std::fs::write(dir.path().join("cut.log.gz"), truncated).unwrap();
+    for t in ["audit", "mws", "security"] {
+        std::fs::copy(
+            root().join(format!("testdata/{t}.log")),
+            dir.path().join(format!("{t}.log")),
+        )
+        .unwrap();
+    }
+    let args = |out: &str, inputs: &[&str]| {
+        let mut a: Vec<String> = vec!["parse".into()];
+        a.extend(
+            inputs
+                .iter()
+                .map(|i| dir.path().join(i).display().to_string()),
+        );
+        for x in ["--out", out, "--threads", "2", "--max-file-rows", "50"] {
+            a.push(x.into());
+        }
+        a.extend(["--reference-time".into(), REFERENCE.into()]);
+        a
+    };
+    let relative = |out: &TempDir| -> Vec<String> {
+        let root = out.path().display().to_string();
+        all_files(out.path())
+            .into_iter()
+            .map(|f| f.trim_start_matches(&root).to_owned())
+            .collect()
+    };
+    let good = ["audit.log", "mws.log", "security.log"];
+    let both = TempDir::new("partial-small-out");
+    let a = args(
+        &both.str(),
+        &["audit.log", "cut.log.gz", "mws.log", "security.log"],
+    );
+    let (_, stderr) = jwas_ok(&a.iter().map(String::as_str).collect::<Vec<_>>(), 1);
+    assert!(stderr.contains("cut.log.gz"), "{stderr}");
+    let alone = TempDir::new("partial-small-good");
+    let a = args(&alone.str(), &good);
+    jwas_ok(&a.iter().map(String::as_str).collect::<Vec<_>>(), 0);
+    let (files, expected) = (relative(&both), relative(&alone));
+    assert!(expected.len() > 3, "{expected:?}");
+    let extra: Vec<_> = files.iter().filter(|f| !expected.contains(f)).collect();
+    assert!(
+        extra.is_empty(),
+        "{} extra, e.g. {:?}",
+        extra.len(),
+        &extra[..3.min(extra.len())]
+    );
+    assert_eq!(files, expected, "{stderr}");
+}
+
 #[test]
 fn trailing_bytes_after_gzip_are_ignored_with_a_warning() {
     let dir = TempDir::new("gz-trailing");
