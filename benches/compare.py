@@ -79,12 +79,12 @@ def main():
                     "--year", "2023", *extra], out
         return make
 
-    def jwas(threads, pin=False, binary=None):
+    def jwas(threads, pin=False, binary=None, extra=()):
         def make(corpus):
             out = fresh("jwas-t%d" % threads)
             return (one_core if pin else []) + [binary or a.jwas, "parse", corpus, "--out", out,
                                                 "--threads", str(threads), "--reference-time",
-                                                REFERENCE], out
+                                                REFERENCE, *extra], out
         return make
 
     def zstd(corpus):
@@ -93,6 +93,9 @@ def main():
     contenders = [
         ("jwas --threads 2", jwas(2)),
         ("jwas --threads 1, 1 core", jwas(1, pin=True)),
+        # The same rows in daily files: what a quiet appliance's log should use (README,
+        # "Choosing a partition level"); the targets are measured on the default above.
+        ("jwas --threads 2 --partition day", jwas(2, extra=("--partition", "day"))),
         ("DuckDB peer", peer("peer_duckdb.py")),
         ("Polars peer", peer("peer_polars.py")),
     ]
@@ -140,6 +143,8 @@ def main():
             "fastest peer": "%s, jwas %.2fx as fast" % (fastest, med[fastest][0] / j2),
             "vs zstd -1 -T2": "jwas at %.2fx its MB/s" % (med["zstd -1 -T2 (ceiling)"][0] / j2),
             "vs DuckDB flat": "%.2fx" % (med["DuckDB peer"][0] / j2),
+            "vs DuckDB flat, jwas --partition day": "%.2fx" % (
+                med["DuckDB peer"][0] / med["jwas --threads 2 --partition day"][0]),
             "2 threads vs 1 thread on 1 core": "%.2fx" % (med["jwas --threads 1, 1 core"][0] / j2),
             "peak RSS, jwas --threads 2": "%.0f MiB" % med["jwas --threads 2"][1],
         }
