@@ -66,11 +66,14 @@ def main():
     one_core = ["taskset", "-c", "0"] if shutil.which("taskset") else []
     counter = [0]
 
+    # Named after this process: another compare.py on the same --dir (a run still removing
+    # its outputs) cannot remove ours, nor we its.
+    mine = "out-%d-" % os.getpid()
     # Each run writes to a new directory; all are removed at the end. Creating files right
     # after deleting tens of thousands costs ext4 several times more, which no real run sees.
     def fresh(name):
         counter[0] += 1
-        return os.path.join(a.dir, "out-%s-%d" % (name, counter[0]))
+        return os.path.join(a.dir, "%s%s-%d" % (mine, name, counter[0]))
 
     def peer(script, *extra):
         def make(corpus):
@@ -175,7 +178,7 @@ def main():
         print()
         verdicts.append(same)
     for d in os.listdir(a.dir):
-        if d.startswith("out-"):
+        if d.startswith(mine):
             shutil.rmtree(os.path.join(a.dir, d), ignore_errors=True)
     sys.exit(0 if all(verdicts) else 1)
 
