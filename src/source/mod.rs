@@ -385,26 +385,26 @@ fn decompress_named(
         }
     }
     let head = magic.get(..n).unwrap_or_default();
-    let kind = if head.starts_with(&[0x1f, 0x8b]) {
-        "gzip"
-    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        "zstd"
-    } else {
-        "plain"
-    };
+    let (is_gzip, is_zstd) = (
+        head.starts_with(&[0x1f, 0x8b]),
+        head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]),
+    );
     let whole = std::io::Cursor::new(head.to_vec()).chain(input);
-    if kind == "plain" {
-        return Ok((Box::new(whole), kind));
+    if !is_gzip && !is_zstd {
+        return Ok((Box::new(whole), "plain"));
     }
     let r = BufReader::with_capacity(1 << 20, whole);
-    Ok(if kind == "gzip" {
+    Ok(if is_gzip {
         let gz = GzMembers {
             decoder: Some(flate2::bufread::GzDecoder::new(r)),
             name: name.to_owned(),
         };
-        (Box::new(gz), kind)
+        (Box::new(gz), "gzip")
     } else {
-        (Box::new(zstd::stream::read::Decoder::with_buffer(r)?), kind)
+        (
+            Box::new(zstd::stream::read::Decoder::with_buffer(r)?),
+            "zstd",
+        )
     })
 }
 
