@@ -34,6 +34,13 @@ const DICT_PROBES: [(usize, usize); 2] = [(256, 192), (4096, 2048)];
 /// limit of 256 bytes, 148 µs with 1 KiB, 103 µs with 4 KiB; the files of a quiet week
 /// grew by 3%, 10% and 32%. The codec is recorded per column chunk, as Parquet allows.
 pub const SMALL_CHUNK_BYTES: usize = 1024;
+/// A data page of dictionary indices smaller than this is stored without compression (in
+/// a chunk that is compressed, as a zstd frame of raw blocks): bit-packed indices of a
+/// small file's dictionary are a few hundred bytes that zstd hardly shrinks, at the cost of
+/// a frame's entropy tables. Measured with callgrind on 20 MB of the shared quiet-year
+/// corpus (1,050 files of 70 rows on average): 5.4% fewer instructions for the whole run,
+/// files 0.15% larger; on a busy day's 20 MB (6 files, pages of a MiB) 0.1% and 0.3%.
+pub const SMALL_INDEX_PAGE_BYTES: usize = 4096;
 /// Statistics of strings keep at most this many bytes (as parquet-rs does).
 const STATS_BYTES: usize = 64;
 
@@ -505,7 +512,12 @@ fn write_page(
     buf: &mut Vec<u8>,
     kind: PageKind,
 ) -> io::Result<(i64, i64)> {
-    let compressed = codec.compress(body, buf)?;
+    let small_index = matches!(kind, PageKind::Data { encoding, .. }
+        if encoding == RLE_DICTIONARY && body.len() < SMALL_INDEX_PAGE_BYTES);
+    let compressed = match small_index.then(|| codec.store(body, buf)).flatten() {
+        Some(stored) => stored,
+        None => codec.compress(body, buf)?,
+    };
     let start = out.len();
     let mut w = thrift::Writer::new(out);
     match kind {

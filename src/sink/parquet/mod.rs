@@ -20,7 +20,9 @@ mod chunk;
 mod rle;
 mod thrift;
 
-pub use chunk::{MAX_DICT_BYTES, MAX_DICT_ENTRIES, PAGE_BYTES, SMALL_CHUNK_BYTES};
+pub use chunk::{
+    MAX_DICT_BYTES, MAX_DICT_ENTRIES, PAGE_BYTES, SMALL_CHUNK_BYTES, SMALL_INDEX_PAGE_BYTES,
+};
 
 use super::Compression;
 use crate::logtype::LogType;
@@ -310,6 +312,11 @@ fn schema_elements(t: &Type, root: bool, out: &mut Vec<Element>) -> Result<(), P
 }
 
 /// A page compressor: one per writer thread, its context reused from page to page.
+/// A zstd frame's magic number, little-endian.
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
+/// The largest block of a zstd frame (`Block_Maximum_Size`).
+const ZSTD_RAW_BLOCK: usize = 128 << 10;
+
 pub(super) enum Codec {
     None,
     Zstd(i32, Box<zstd::bulk::Compressor<'static>>),
@@ -359,6 +366,38 @@ impl Codec {
             Codec::Snappy(_) => 1,
             Codec::Gzip => 2,
             Codec::Zstd(..) => 6,
+        }
+    }
+
+    /// `input` as this codec stores it without trying to compress it, where that is cheap:
+    /// a zstd frame of raw blocks (RFC 8878, 3.1), or `input` itself without compression.
+    /// `None` for codecs that have no such form (compress with [`Codec::compress`]).
+    fn store<'a>(&self, input: &'a [u8], buf: &'a mut Vec<u8>) -> Option<&'a [u8]> {
+        match self {
+            Codec::None => Some(input),
+            Codec::Zstd(..) => {
+                let size = u32::try_from(input.len()).ok()?;
+                buf.clear();
+                buf.reserve(input.len() + 9 + 3 * (input.len() / ZSTD_RAW_BLOCK + 1));
+                buf.extend_from_slice(&ZSTD_MAGIC);
+                // Frame header descriptor: a 4-byte content size, single segment (no
+                // window descriptor), no checksum, no dictionary.
+                buf.push(0b1010_0000);
+                buf.extend_from_slice(&size.to_le_bytes());
+                let mut blocks = input.chunks(ZSTD_RAW_BLOCK).peekable();
+                if blocks.peek().is_none() {
+                    buf.extend_from_slice(&[1, 0, 0]); // one empty raw block, the last
+                }
+                while let Some(block) = blocks.next() {
+                    // Block header: last-block bit, type 0 (raw), size.
+                    let last = u32::from(blocks.peek().is_none());
+                    let header = last | ((block.len() as u32) << 3);
+                    buf.extend_from_slice(&header.to_le_bytes()[..3]);
+                    buf.extend_from_slice(block);
+                }
+                Some(buf)
+            }
+            Codec::Snappy(_) | Codec::Gzip => None,
         }
     }
 
