@@ -87,11 +87,13 @@ impl ColumnBuilder {
         ColumnBuilder::with_size(ty, ColumnSize::default())
     }
 
-    /// A builder with room for `size` (at least a few rows).
+    /// A builder with room for `size` and an eighth more (blocks differ a little, and a
+    /// buffer that grows is copied), at least a few rows.
     fn with_size(ty: ColumnType, size: ColumnSize) -> ColumnBuilder {
-        let rows = size.rows.clamp(ROWS, MAX_HINT_ROWS);
-        let items = size.items.clamp(ROWS, MAX_HINT_ROWS);
-        let bytes = size.bytes.clamp(ROWS * 16, MAX_HINT_BYTES);
+        let room = |n: usize| n + n / 8;
+        let rows = room(size.rows).clamp(ROWS, MAX_HINT_ROWS);
+        let items = room(size.items).clamp(ROWS, MAX_HINT_ROWS);
+        let bytes = room(size.bytes).clamp(ROWS * 16, MAX_HINT_BYTES);
         match ty {
             ColumnType::String => ColumnBuilder::String(StringBuilder::with_capacity(rows, bytes)),
             ColumnType::SmallInt => ColumnBuilder::SmallInt(Int16Builder::with_capacity(rows)),
