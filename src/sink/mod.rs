@@ -576,12 +576,7 @@ impl WriterState {
             pq.write_row_group(&file.pending, &mut self.encoder, &mut self.out)
                 .map_err(|e| wrap(&file.key, e))?;
             pq.finish(&mut self.out).map_err(|e| wrap(&file.key, e))?;
-            let mut object = self.store.create(&file.key)?;
-            object
-                .write_all(&self.out)
-                .map_err(|e| wrap(&file.key, e))?;
-            self.out.clear();
-            return object.commit();
+            return self.store.put(&file.key, &self.out);
         }
         self.drain(part, &mut file, false)?;
         let Some((pq, mut object)) = file.parquet.take() else {

@@ -17,6 +17,15 @@ pub trait ObjectWriter: Write + Send {
 pub trait Store: Send + Sync {
     /// Starts writing the object at `key`, replacing any object there when committed.
     fn create(&self, key: &str) -> Result<Box<dyn ObjectWriter>, Error>;
+    /// Writes the object at `key` whole, from bytes already in memory, and commits it.
+    fn put(&self, key: &str, bytes: &[u8]) -> Result<(), Error> {
+        let mut object = self.create(key)?;
+        object.write_all(bytes).map_err(|source| Error::Write {
+            path: self.location(key).into(),
+            source,
+        })?;
+        object.commit()
+    }
     /// The object's location, for messages (a path or an `s3://` URI).
     fn location(&self, key: &str) -> String;
     /// Waits until every object committed so far is stored, and returns the first failure.
@@ -105,6 +114,54 @@ struct LocalObject {
     committed: bool,
 }
 
+impl LocalObject {
+    /// The temporary file for the object at `key`, not yet buffered.
+    fn open(store: &LocalStore, key: &str) -> Result<(LocalObject, File), Error> {
+        let path = store.root.join(key);
+        let wrap = |source| Error::Write {
+            path: path.clone(),
+            source,
+        };
+        let dir = path.parent().unwrap_or(&store.root);
+        store.prepare_dir(dir).map_err(wrap)?;
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("object");
+        let tmp = dir.join(format!(".{name}.tmp-{}", process_id()));
+        let file = File::create(&tmp).map_err(wrap)?;
+        let object = LocalObject {
+            durable: store.durable,
+            file: None,
+            tmp,
+            path,
+            committed: false,
+        };
+        Ok((object, file))
+    }
+
+    /// Syncs `file` if durable, closes it and renames it into place.
+    fn finish(&mut self, file: File) -> Result<(), Error> {
+        let wrap = |source| Error::Write {
+            path: self.path.clone(),
+            source,
+        };
+        if self.durable {
+            file.sync_data().map_err(wrap)?;
+        }
+        drop(file);
+        std::fs::rename(&self.tmp, &self.path).map_err(wrap)?;
+        self.committed = true;
+        if self.durable {
+            // The rename itself is durable only once the directory is synced.
+            if let Some(dir) = self.path.parent() {
+                File::open(dir).and_then(|d| d.sync_all()).map_err(wrap)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Write for LocalObject {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         match &mut self.file {
@@ -127,19 +184,7 @@ impl ObjectWriter for LocalObject {
             return Ok(());
         };
         let file = file.into_inner().map_err(|e| wrap(e.into_error()))?;
-        if self.durable {
-            file.sync_data().map_err(wrap)?;
-        }
-        drop(file);
-        std::fs::rename(&self.tmp, &self.path).map_err(wrap)?;
-        self.committed = true;
-        if self.durable {
-            // The rename itself is durable only once the directory is synced.
-            if let Some(dir) = self.path.parent() {
-                File::open(dir).and_then(|d| d.sync_all()).map_err(wrap)?;
-            }
-        }
-        Ok(())
+        self.finish(file)
     }
 }
 
@@ -188,26 +233,20 @@ fn process_id() -> u32 {
 
 impl Store for LocalStore {
     fn create(&self, key: &str) -> Result<Box<dyn ObjectWriter>, Error> {
-        let path = self.root.join(key);
-        let wrap = |source| Error::Write {
-            path: path.clone(),
+        let (mut object, file) = LocalObject::open(self, key)?;
+        object.file = Some(BufWriter::with_capacity(64 << 10, file));
+        Ok(Box::new(object))
+    }
+
+    /// Written with one call, without a buffer in between (a year of hourly partitions is
+    /// tens of thousands of small files, each written whole).
+    fn put(&self, key: &str, bytes: &[u8]) -> Result<(), Error> {
+        let (mut object, mut file) = LocalObject::open(self, key)?;
+        file.write_all(bytes).map_err(|source| Error::Write {
+            path: object.path.clone(),
             source,
-        };
-        let dir = path.parent().unwrap_or(&self.root);
-        self.prepare_dir(dir).map_err(wrap)?;
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("object");
-        let tmp = dir.join(format!(".{name}.tmp-{}", process_id()));
-        let file = File::create(&tmp).map_err(wrap)?;
-        Ok(Box::new(LocalObject {
-            durable: self.durable,
-            file: Some(BufWriter::with_capacity(64 << 10, file)),
-            tmp,
-            path,
-            committed: false,
-        }))
+        })?;
+        object.finish(file)
     }
 
     fn location(&self, key: &str) -> String {
