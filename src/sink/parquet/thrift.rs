@@ -49,6 +49,7 @@ impl<'a> Writer<'a> {
         }
     }
 
+    #[inline]
     fn varint(&mut self, mut v: u64) {
         while v >= 0x80 {
             self.out.push((v as u8) | 0x80);
@@ -57,10 +58,12 @@ impl<'a> Writer<'a> {
         self.out.push(v as u8);
     }
 
+    #[inline]
     fn zigzag(&mut self, v: i64) {
         self.varint(((v << 1) ^ (v >> 63)) as u64);
     }
 
+    #[inline]
     fn field(&mut self, id: i16, ty: Ty) {
         let prev = self.last[self.depth - 1];
         let delta = id - prev;
@@ -86,23 +89,27 @@ impl<'a> Writer<'a> {
     }
 
     /// An `i32` field (also enums).
+    #[inline]
     pub(super) fn i32(&mut self, id: i16, v: i32) {
         self.field(id, Ty::I32);
         self.zigzag(i64::from(v));
     }
 
     /// An `i64` field.
+    #[inline]
     pub(super) fn i64(&mut self, id: i16, v: i64) {
         self.field(id, Ty::I64);
         self.zigzag(v);
     }
 
     /// A `bool` field.
+    #[inline]
     pub(super) fn bool(&mut self, id: i16, v: bool) {
         self.field(id, if v { Ty::True } else { Ty::False });
     }
 
     /// A `binary` or `string` field.
+    #[inline]
     pub(super) fn binary(&mut self, id: i16, v: &[u8]) {
         self.field(id, Ty::Binary);
         self.varint(v.len() as u64);
@@ -147,6 +154,7 @@ impl<'a> Writer<'a> {
     }
 
     /// Starts a struct field (`Some(id)`) or a struct list element (`None`).
+    #[inline]
     pub(super) fn begin(&mut self, id: Option<i16>) {
         if let Some(id) = id {
             self.field(id, Ty::Struct);
@@ -157,6 +165,7 @@ impl<'a> Writer<'a> {
     }
 
     /// Ends the innermost struct.
+    #[inline]
     pub(super) fn end(&mut self) {
         self.out.push(0);
         self.depth = self.depth.saturating_sub(1).max(1);
