@@ -18,7 +18,6 @@ use jwas::sink::parquet::{EncoderState, ParquetFile};
 use jwas::sink::{Compression, LocalStore, Store};
 use jwas::LogType;
 use std::hint::black_box;
-use std::io::Write;
 use std::time::Duration;
 
 const ROWS: usize = 5;
@@ -95,9 +94,8 @@ fn small_files(c: &mut Criterion) {
                 encode(*t, batch, &mut state, &mut out);
                 n += 1;
                 let key = format!("{}/h={n}/f.parquet", t.table());
-                let mut object = store.create(&key).expect("creating");
-                object.write_all(&out).expect("writing");
-                object.commit().expect("committing");
+                // As the sink writes a small file: whole, with one call.
+                store.put(&key, &out).expect("writing");
             }
         })
     });
