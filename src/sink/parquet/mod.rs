@@ -311,12 +311,12 @@ fn schema_elements(t: &Type, root: bool, out: &mut Vec<Element>) -> Result<(), P
     Ok(())
 }
 
-/// A page compressor: one per writer thread, its context reused from page to page.
 /// A zstd frame's magic number, little-endian.
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
 /// The largest block of a zstd frame (`Block_Maximum_Size`).
 const ZSTD_RAW_BLOCK: usize = 128 << 10;
 
+/// A page compressor: one per writer thread, its context reused from page to page.
 pub(super) enum Codec {
     None,
     Zstd(i32, Box<zstd::bulk::Compressor<'static>>),
