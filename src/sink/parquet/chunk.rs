@@ -576,7 +576,7 @@ pub(super) fn encode(
         physical: leaf.physical,
         max_def: leaf.max_def,
         max_rep: leaf.max_rep,
-        dict_mode: leaf.physical == Physical::ByteArray,
+        dict_mode: leaf.dictionary,
         dict_pages: false,
         dict_seen: 0,
         page_entries: 0,

@@ -93,6 +93,10 @@ struct Leaf {
     physical: Physical,
     max_def: u8,
     max_rep: u8,
+    /// Whether a dictionary is tried: not for `p_row_id`, unique by construction (in a
+    /// small file, whose chunk never reaches the point where a dictionary of unique values
+    /// is given up, it would only add an index page).
+    dictionary: bool,
     /// `path_in_schema`.
     path: Vec<String>,
 }
@@ -155,6 +159,8 @@ fn build_layout(log_type: LogType) -> Result<Layout, ParquetError> {
             physical,
             max_def: col.max_def_level() as u8,
             max_rep: col.max_rep_level() as u8,
+            dictionary: physical == Physical::ByteArray
+                && path.first().map(String::as_str) != Some("p_row_id"),
             path,
         });
     }

@@ -348,3 +348,21 @@ fn small_index_pages_are_stored_and_read_back() {
         "firewall",
     );
 }
+
+#[test]
+fn row_ids_are_plain_and_repeating_strings_keep_a_dictionary() {
+    let mut rng = Rng(13);
+    // A small file: far fewer rows than it takes to give up a dictionary of unique values.
+    let groups = vec![vec![batch(LogType::Audit, 70, &mut rng, 3)]];
+    let data = encode(LogType::Audit, Compression::Zstd(1), &groups);
+    let reader = SerializedFileReader::new(Bytes::from(data)).unwrap();
+    let group = reader.metadata().row_group(0);
+    let has_dictionary = |name: &str| {
+        (0..group.num_columns())
+            .map(|i| group.column(i))
+            .find(|c| c.column_path().string() == name)
+            .map(|c| c.dictionary_page_offset().is_some())
+    };
+    assert_eq!(has_dictionary("p_row_id"), Some(false));
+    assert_eq!(has_dictionary("p_log_type"), Some(true));
+}
