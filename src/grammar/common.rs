@@ -35,12 +35,27 @@ pub struct Header<'a> {
     pub rest: &'a str,
 }
 
-const MONTHS: [&[u8; 3]; 12] = [
-    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
-];
-
+/// The month (1-12) of a syslog month name, case-sensitive as syslog writes it. Matched on
+/// the three bytes as one number: it runs for every line start, twice.
 fn month_number(m: &[u8]) -> Option<u8> {
-    MONTHS.iter().position(|x| x[..] == *m).map(|i| i as u8 + 1)
+    let &[a, b, c] = m else {
+        return None;
+    };
+    Some(match [a, b, c] {
+        [b'J', b'a', b'n'] => 1,
+        [b'F', b'e', b'b'] => 2,
+        [b'M', b'a', b'r'] => 3,
+        [b'A', b'p', b'r'] => 4,
+        [b'M', b'a', b'y'] => 5,
+        [b'J', b'u', b'n'] => 6,
+        [b'J', b'u', b'l'] => 7,
+        [b'A', b'u', b'g'] => 8,
+        [b'S', b'e', b'p'] => 9,
+        [b'O', b'c', b't'] => 10,
+        [b'N', b'o', b'v'] => 11,
+        [b'D', b'e', b'c'] => 12,
+        _ => return None,
+    })
 }
 
 fn two_digits(i: &str) -> IResult<&str, u8> {
@@ -243,6 +258,20 @@ pub fn clip(s: &str, max: usize) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn month_names() {
+        let names = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
+        for (i, name) in names.iter().enumerate() {
+            assert_eq!(month_number(name.as_bytes()), Some(i as u8 + 1), "{name}");
+            assert_eq!(month_number(name.to_uppercase().as_bytes()), None, "{name}");
+        }
+        for other in ["", "Ja", "Janu", "jan", "Jam", "MaY", "Dez"] {
+            assert_eq!(month_number(other.as_bytes()), None, "{other}");
+        }
+    }
 
     #[test]
     fn headers() {
