@@ -138,9 +138,10 @@ impl Dict {
             .unwrap_or_default()
     }
 
-    /// The entry of `v`, added if new.
-    fn index(&mut self, v: &[u8]) -> u32 {
-        if self.table.len() < 2 * (self.entries.len() + 1) {
+    /// The entry of `v`, and whether it was added.
+    #[inline]
+    fn index(&mut self, v: &[u8]) -> (u32, bool) {
+        if self.table.is_empty() {
             self.grow();
         }
         let h = xxh3_64(v);
@@ -157,10 +158,13 @@ impl Dict {
                 self.plain.extend_from_slice(v);
                 self.entries.push((start, v.len() as u32));
                 self.table[slot] = (i + 1, tag);
-                return i;
+                if self.table.len() < 2 * (self.entries.len() + 1) {
+                    self.grow();
+                }
+                return (i, true);
             }
             if t == tag && self.entry(e as usize - 1) == v {
-                return e - 1;
+                return (e - 1, false);
             }
             slot = (slot + 1) & mask;
         }
@@ -371,20 +375,18 @@ impl Chunk<'_> {
     fn bytes(&mut self, v: &[u8]) -> io::Result<()> {
         if self.dict_mode {
             // Runs of one value (constant columns, a host's burst) skip the hash table.
-            let i = match self.s.indices.last() {
-                Some(&last) if self.s.dict.entry(last as usize) == v => last,
+            let (i, added) = match self.s.indices.last() {
+                Some(&last) if self.s.dict.entry(last as usize) == v => (last, false),
                 _ => self.s.dict.index(v),
             };
             self.s.indices.push(i);
             self.dict_seen += 1;
-            let entries = self.s.dict.entries.len();
-            let hopeless = match self.dict_seen {
-                n if n == DICT_PROBES[0].0 => entries > DICT_PROBES[0].1,
-                n if n == DICT_PROBES[1].0 => entries > DICT_PROBES[1].1,
-                _ => false,
-            };
-            if hopeless || entries > MAX_DICT_ENTRIES || self.s.dict.plain.len() > MAX_DICT_BYTES {
-                self.give_up_dict()?;
+            let full = added
+                && (self.s.dict.entries.len() > MAX_DICT_ENTRIES
+                    || self.s.dict.plain.len() > MAX_DICT_BYTES);
+            if full || self.dict_seen == DICT_PROBES[0].0 || self.dict_seen == DICT_PROBES[1].0
+            {
+                self.judge_dict()?;
             }
             return Ok(());
         }
@@ -393,6 +395,22 @@ impl Chunk<'_> {
             .values
             .extend_from_slice(&(v.len() as u32).to_le_bytes());
         self.s.values.extend_from_slice(v);
+        Ok(())
+    }
+
+    /// Gives the dictionary up if it has grown too large, or if it holds too many distinct
+    /// values at a probe (called when an entry was added or a probe is due).
+    #[inline(never)]
+    fn judge_dict(&mut self) -> io::Result<()> {
+        let entries = self.s.dict.entries.len();
+        let hopeless = match self.dict_seen {
+            n if n == DICT_PROBES[0].0 => entries > DICT_PROBES[0].1,
+            n if n == DICT_PROBES[1].0 => entries > DICT_PROBES[1].1,
+            _ => false,
+        };
+        if hopeless || entries > MAX_DICT_ENTRIES || self.s.dict.plain.len() > MAX_DICT_BYTES {
+            self.give_up_dict()?;
+        }
         Ok(())
     }
 
