@@ -74,7 +74,11 @@ impl RleEncoder {
                 return;
             }
         }
-        self.literals.extend(std::iter::repeat_n(value, len));
+        if len == 1 {
+            self.literals.push(value);
+        } else {
+            self.literals.extend(std::iter::repeat_n(value, len));
+        }
         if self.literals.len() >= LITERAL_BATCH {
             let whole = self.literals.len() / 8 * 8;
             self.bit_packed(whole);
