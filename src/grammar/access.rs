@@ -92,11 +92,14 @@ pub fn lines(text: &str) -> impl Iterator<Item = &str> {
     })
 }
 
+/// `Name: value`: a name of visible ASCII characters before the first `:` (one pass over
+/// the name, which ends at the first byte that is not such a character).
 fn header_line(line: &str) -> Option<(&str, &str)> {
-    let colon = line.bytes().position(|b| b == b':')?;
-    let (name, value) = (&line[..colon], &line[colon + 1..]);
-    let valid = !name.is_empty() && name.bytes().all(|b| b.is_ascii_graphic() && b != b':');
-    valid.then(|| (name, value.trim()))
+    let colon = line
+        .bytes()
+        .position(|b| b == b':' || !b.is_ascii_graphic())
+        .filter(|&n| n > 0 && line.as_bytes().get(n) == Some(&b':'))?;
+    Some((&line[..colon], line[colon + 1..].trim()))
 }
 
 /// `<key>,PHASE_<type>_<stage>_PROCESS,<ip>,` → (key, type, stage, ip), leaving the URL.
