@@ -291,7 +291,10 @@ impl Indicators {
             if !zoned && candidate.len() >= 2 && candidate.bytes().any(|c| c == b'.' || c == b':') {
                 self.ip(candidate);
             }
-            self.hashes_in_run(b, start, i);
+            // A hash is at least 32 hex digits: shorter runs (most words) hold none.
+            if i - start >= 32 {
+                self.hashes_in_run(b, start, i);
+            }
         }
     }
 
