@@ -327,16 +327,24 @@ impl Indicators {
     }
 
     /// The values of one list, sorted by bytes and without duplicates.
+    #[inline]
     pub fn sorted(&mut self, kind: IndicatorKind) -> impl Iterator<Item = &str> {
         let buf = &self.buf;
         let spans = &mut self.spans[kind as usize];
-        let get = |&(a, b): &(u32, u32)| &buf[a as usize..b as usize];
         if spans.len() > 1 {
-            spans.sort_unstable_by(|x, y| get(x).cmp(get(y)));
-            spans.dedup_by(|x, y| get(x) == get(y));
+            sort_spans(buf, spans);
         }
-        spans.iter().map(get)
+        spans.iter().map(|&(a, b)| &buf[a as usize..b as usize])
     }
+}
+
+/// Sorts `spans` of `buf` by their bytes and drops repeats (most lists are empty or of
+/// one value and never get here: this stays out of the caller's code).
+#[inline(never)]
+fn sort_spans(buf: &str, spans: &mut Vec<(u32, u32)>) {
+    let get = |&(a, b): &(u32, u32)| &buf[a as usize..b as usize];
+    spans.sort_unstable_by(|x, y| get(x).cmp(get(y)));
+    spans.dedup_by(|x, y| get(x) == get(y));
 }
 
 /// `[0-9A-Fa-f:.]`: the bytes of IP address candidates in free text.
