@@ -602,6 +602,13 @@ pub fn parse_block(data: &[u8], offset: u64, ctx: &ParseContext) -> Result<Block
         tables: Default::default(),
     };
     let mut scratch = RowScratch::default();
+    // A block of valid UTF-8 (the usual case) is checked once; its lines are then slices
+    // of it (a line ends at a `\n`, always a character boundary).
+    let valid = std::str::from_utf8(data).ok();
+    let text_of = |start: usize, end: usize| match valid.and_then(|t| t.get(start..end)) {
+        Some(t) => Cow::Borrowed(t),
+        None => utf8(&data[start..end]),
+    };
     let mut lines = line_ranges(data).peekable();
     let mut line_no = 0u64;
     while let Some((start, end)) = lines.next() {
@@ -624,7 +631,7 @@ pub fn parse_block(data: &[u8], offset: u64, ctx: &ParseContext) -> Result<Block
             continue;
         }
         // An Access event takes the lines up to the next event start.
-        let line_text = utf8(line);
+        let line_text = text_of(start, end);
         let head = Head::of(&line_text);
         let access = head.and_then(|h| h.log_type) == Some(LogType::Access);
         let mut event_end = end;
@@ -646,7 +653,7 @@ pub fn parse_block(data: &[u8], offset: u64, ctx: &ParseContext) -> Result<Block
         let text = if event_lines == 1 {
             line_text
         } else {
-            utf8(raw)
+            text_of(start, event_end)
         };
         // Lossy decoding moves offsets: then the header is read again from the event.
         let head = match (&text, head) {
