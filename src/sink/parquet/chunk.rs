@@ -663,15 +663,21 @@ fn scalar(c: &mut Chunk<'_>, array: &dyn Array) -> io::Result<()> {
     let max_def = c.max_def;
     let nulls = array.logical_nulls();
     let valid = |i: usize| nulls.as_ref().is_none_or(|n| n.is_valid(i));
+    let n = array.len();
+    // Calls `$put` for each value; a run of nulls adds its levels at once.
     macro_rules! each {
-        ($value:expr, $put:ident) => {
-            for i in 0..array.len() {
+        ($value:expr, $put:ident $(, $q:tt)?) => {
+            let mut i = 0;
+            while i < n {
                 c.row()?;
                 if valid(i) {
                     c.level(0, max_def);
-                    c.$put($value(i));
+                    c.$put($value(i))$($q)?;
+                    i += 1;
                 } else {
-                    c.level(0, 0);
+                    let run = (i + 1..n).find(|&r| valid(r)).unwrap_or(n) - i;
+                    c.null_run(run);
+                    i += run;
                 }
             }
         };
@@ -686,15 +692,7 @@ fn scalar(c: &mut Chunk<'_>, array: &dyn Array) -> io::Result<()> {
                 c.s.values.reserve(bytes + 4 * a.len());
             }
             let value = |i: usize| &data[offsets[i] as usize..offsets[i + 1] as usize];
-            for i in 0..array.len() {
-                c.row()?;
-                if valid(i) {
-                    c.level(0, max_def);
-                    c.bytes(value(i))?;
-                } else {
-                    c.level(0, 0);
-                }
-            }
+            each!(value, bytes, ?);
         }
         arrow_schema::DataType::Int16 => {
             let a = array.as_primitive::<Int16Type>();
@@ -774,13 +772,20 @@ fn nested(
         c.null_run(parent.len());
         return Ok(());
     }
-    for row in 0..parent.len() {
+    let rows = parent.len();
+    let is_null = |row: usize| parent_nulls.is_some_and(|n| n.is_null(row));
+    let mut row = 0;
+    while row < rows {
         c.row()?;
-        if parent_nulls.is_some_and(|n| n.is_null(row)) {
-            c.level(0, 0);
+        if is_null(row) {
+            // A run of null rows (most rows of most indicator lists) adds levels only.
+            let run = (row + 1..rows).find(|&r| !is_null(r)).unwrap_or(rows) - row;
+            c.null_run(run);
+            row += run;
             continue;
         }
         let (start, end) = (offsets[row] as usize, offsets[row + 1] as usize);
+        row += 1;
         if start == end {
             c.level(0, 1);
             continue;
