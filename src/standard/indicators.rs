@@ -75,8 +75,11 @@ pub struct Indicators {
     spans: [Vec<(u32, u32)>; 8],
     /// What [`Indicators::host`] made of recent appliance host names (every event has
     /// one, and an appliance has few).
-    hosts: std::collections::HashMap<Box<str>, Option<(IndicatorKind, Box<str>)>, SeededXxh3>,
+    hosts: HostCache,
 }
+
+/// Appliance host names and what [`Indicators::host`] made of each.
+type HostCache = std::collections::HashMap<Box<str>, Option<(IndicatorKind, Box<str>)>, SeededXxh3>;
 
 /// xxh3 under a seed drawn for each map: a short host name hashes in a fraction of
 /// SipHash's time (which was 0.7% of a run at one lookup per event), and the seed keeps

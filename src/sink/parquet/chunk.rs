@@ -384,8 +384,7 @@ impl Chunk<'_> {
             let full = added
                 && (self.s.dict.entries.len() > MAX_DICT_ENTRIES
                     || self.s.dict.plain.len() > MAX_DICT_BYTES);
-            if full || self.dict_seen == DICT_PROBES[0].0 || self.dict_seen == DICT_PROBES[1].0
-            {
+            if full || self.dict_seen == DICT_PROBES[0].0 || self.dict_seen == DICT_PROBES[1].0 {
                 self.judge_dict()?;
             }
             return Ok(());
