@@ -228,6 +228,16 @@ fn request_line(line: &str) -> Option<(&str, &str, &str)> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn header_lines() {
+        assert_eq!(header_line("Host: a.b "), Some(("Host", "a.b")));
+        assert_eq!(header_line("X-A:b:c"), Some(("X-A", "b:c")));
+        assert_eq!(header_line("Host:"), Some(("Host", "")));
+        for bad in [": x", "Bad Name: x", "no colon", "", "Tab\there: x", "é: x"] {
+            assert_eq!(header_line(bad), None, "{bad:?}");
+        }
+    }
+
     const GET: &str = "[INFO][mws-access][se-request-25] key:12521298-13f1-4019-8e21-c6046cf2dac7,PHASE_REQUEST_POST_PROCESS,127.0.0.1,http://10.20.0.53:80/\nGET / HTTP/1.1\nhost: 10.20.0.53\nx-forwarded-for: 213.85.244.190, 10.20.1.23\nconnection: close\n";
 
     #[test]

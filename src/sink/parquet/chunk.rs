@@ -385,7 +385,7 @@ impl Chunk<'_> {
                 && (self.s.dict.entries.len() > MAX_DICT_ENTRIES
                     || self.s.dict.plain.len() > MAX_DICT_BYTES);
             if full || self.dict_seen == DICT_PROBES[0].0 || self.dict_seen == DICT_PROBES[1].0 {
-                self.judge_dict()?;
+                self.judge_dict(full)?;
             }
             return Ok(());
         }
@@ -397,17 +397,17 @@ impl Chunk<'_> {
         Ok(())
     }
 
-    /// Gives the dictionary up if it has grown too large, or if it holds too many distinct
-    /// values at a probe (called when an entry was added or a probe is due).
+    /// Gives the dictionary up if it is `full` (past [`MAX_DICT_ENTRIES`] or
+    /// [`MAX_DICT_BYTES`]), or if it holds too many distinct values at a probe.
     #[inline(never)]
-    fn judge_dict(&mut self) -> io::Result<()> {
+    fn judge_dict(&mut self, full: bool) -> io::Result<()> {
         let entries = self.s.dict.entries.len();
         let hopeless = match self.dict_seen {
             n if n == DICT_PROBES[0].0 => entries > DICT_PROBES[0].1,
             n if n == DICT_PROBES[1].0 => entries > DICT_PROBES[1].1,
             _ => false,
         };
-        if hopeless || entries > MAX_DICT_ENTRIES || self.s.dict.plain.len() > MAX_DICT_BYTES {
+        if full || hopeless {
             self.give_up_dict()?;
         }
         Ok(())
@@ -674,7 +674,7 @@ fn scalar(c: &mut Chunk<'_>, array: &dyn Array) -> io::Result<()> {
                     c.$put($value(i))$($q)?;
                     i += 1;
                 } else {
-                    let run = (i + 1..n).find(|&r| valid(r)).unwrap_or(n) - i;
+                    let run = run_len(i, n, |r| !valid(r));
                     c.null_run(run);
                     i += run;
                 }
@@ -720,6 +720,12 @@ fn scalar(c: &mut Chunk<'_>, array: &dyn Array) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// How many positions from `start` (which is in the run) up to `end` satisfy `in_run`
+/// before the first that does not.
+fn run_len(start: usize, end: usize, in_run: impl Fn(usize) -> bool) -> usize {
+    (start + 1..end).find(|&r| !in_run(r)).unwrap_or(end) - start
 }
 
 /// Booleans packed 8 to a byte, least significant bit first.
@@ -778,7 +784,7 @@ fn nested(
         c.row()?;
         if is_null(row) {
             // A run of null rows (most rows of most indicator lists) adds levels only.
-            let run = (row + 1..rows).find(|&r| !is_null(r)).unwrap_or(rows) - row;
+            let run = run_len(row, rows, is_null);
             c.null_run(run);
             row += run;
             continue;
