@@ -74,6 +74,8 @@ pub struct InputSummary {
     pub files: Vec<WrittenFile>,
     /// Where its rejected events were written, if any were and they went to a store.
     pub rejected_file: Option<String>,
+    /// A local file truncated while it was read: its size afterwards ([`Input::shrank`]).
+    pub shrank_to: Option<u64>,
 }
 
 /// The base of output file names for an input: 16 hex digits of its identity.
@@ -123,6 +125,14 @@ pub fn process_reader(
             return Err(e);
         }
     };
+    let shrank_to = input.shrank();
+    if let Some(now) = shrank_to {
+        tracing::warn!(
+            "{}: the file shrank to {now} bytes while it was read (was {}): rows past that may be missing",
+            crate::source::Escaped(&input.name()),
+            input.stored_size().unwrap_or_default()
+        );
+    }
     let (files, rejected_file) = match wait {
         Wait::Stored => batch.finish(),
         Wait::Committed => batch.close(),
@@ -132,6 +142,7 @@ pub fn process_reader(
         counts,
         files,
         rejected_file,
+        shrank_to,
     })
 }
 

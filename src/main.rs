@@ -120,8 +120,9 @@ struct ParseArgs {
     /// its tag; a fixed type rejects events of other types.
     #[arg(long, default_value = "auto", value_parser = parse_log_type_choice)]
     log_type: LogTypeChoice,
-    /// Reference time for year inference (RFC 3339); default: each file's mtime.
-    #[arg(long, value_parser = parse_time)]
+    /// Reference time for year inference (RFC 3339, years 0001-9999); default: each
+    /// file's mtime.
+    #[arg(long, value_parser = parse_reference_time)]
     reference_time: Option<DateTime<Utc>>,
     /// p_source_id of every row.
     #[arg(long)]
@@ -147,8 +148,9 @@ struct OutputArgs {
     format: Option<FormatArg>,
     #[command(flatten)]
     compression: CompressionArgs,
-    /// Threads parsing, and threads encoding and writing files (default: all cores).
-    #[arg(long)]
+    /// Threads parsing, and threads encoding and writing files (default: all cores;
+    /// at most 1024).
+    #[arg(long, value_parser = threads_parser())]
     threads: Option<usize>,
     /// Events longer than this many bytes are rejected.
     #[arg(long, default_value_t = DEFAULT_MAX_EVENT_BYTES)]
@@ -334,8 +336,8 @@ struct CompactArgs {
     max_file_rows: usize,
     #[command(flatten)]
     compression: CompressionArgs,
-    /// Partitions merged at once (default: all cores).
-    #[arg(long)]
+    /// Partitions merged at once (default: all cores; at most 1024).
+    #[arg(long, value_parser = threads_parser())]
     threads: Option<usize>,
     /// Memory for sorting, in MiB, shared by the threads; larger partitions are sorted in
     /// runs spilled to the temporary directory.
@@ -439,6 +441,23 @@ fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
         .map_err(|e| format!("{e} (expected RFC 3339, e.g. 2024-03-21T00:00:00Z)"))
 }
 
+/// A reference time whose year the partition path can express (see
+/// [`jwas::standard::ReferenceTime::check`]).
+fn parse_reference_time(s: &str) -> Result<DateTime<Utc>, String> {
+    let t = parse_time(s)?;
+    jwas::standard::ReferenceTime::check(t)?;
+    Ok(t)
+}
+
+/// `--threads`: 0 is taken as 1, as before; more than [`MAX_THREADS`] is a usage error
+/// (each thread has a stack and buffers: 20,000 exhausted memory).
+fn threads_parser() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(0..=MAX_THREADS)
+}
+
+/// The most `--threads` a run takes.
+const MAX_THREADS: u64 = 1024;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // The AWS SDK logs each failed credential provider as a warning with a debug dump, and
@@ -516,6 +535,9 @@ fn output_store(out: &str, s3: Option<&Arc<S3>>, durable: bool) -> Result<Arc<dy
             Arc::new(S3Store::new(Arc::clone(s3), &uri))
         }
         (Some(uri), None) => anyhow::bail!("{uri}: no S3 client"),
+        (None, _) if std::path::Path::new(out).exists() && !std::path::Path::new(out).is_dir() => {
+            anyhow::bail!("--out {}: exists and is not a directory", Escaped(out))
+        }
         (None, _) if durable => Arc::new(LocalStore::durable(out)),
         (None, _) => Arc::new(LocalStore::new(out)),
     })
@@ -754,6 +776,21 @@ fn parse(mut args: ParseArgs) -> Result<ExitCode> {
                 .context("finding inputs")?,
         }
     }
+    let (inputs, repeats) = source::distinct(inputs);
+    for r in &repeats {
+        say!(
+            "jwas: {} is the same input as {}: parsed once",
+            Escaped(&r.input.name()),
+            Escaped(&r.same_as.name())
+        );
+    }
+    for s in skipped.iter().filter(|s| !s.by_name) {
+        say!(
+            "jwas: warning: skipping {}: {}",
+            Escaped(&s.path.display().to_string()),
+            Escaped(&s.reason)
+        );
+    }
     let store = output_store(&args.out, s3.as_ref(), false)?;
 
     let stdout = std::io::stdout();
@@ -934,16 +971,29 @@ fn parse(mut args: ParseArgs) -> Result<ExitCode> {
             .with_context(|| format!("writing {}", Escaped(&rejected_name)))?;
     }
     let total = print_summary(&summaries, if to_stdout { None } else { Some(&args.out) });
-    if !skipped.is_empty() {
-        let shown: Vec<String> = skipped
+    if !repeats.is_empty() {
+        say!(
+            "{} input(s) named again were the same as another input and parsed once",
+            repeats.len()
+        );
+    }
+    let (by_name, unreadable): (Vec<_>, Vec<_>) = skipped.iter().partition(|s| s.by_name);
+    for (list, what) in [
+        (by_name, "file(s) in directories by name"),
+        (unreadable, "unreadable directory entries"),
+    ] {
+        if list.is_empty() {
+            continue;
+        }
+        let shown: Vec<String> = list
             .iter()
             .take(5)
             .map(|s| format!("{} ({})", Escaped(&s.path.display().to_string()), s.reason))
             .collect();
-        let more = skipped.len().saturating_sub(shown.len());
+        let more = list.len().saturating_sub(shown.len());
         say!(
-            "skipped {} file(s) in directories by name: {}{}",
-            skipped.len(),
+            "skipped {} {what}: {}{}",
+            list.len(),
             shown.join(", "),
             if more > 0 {
                 format!(", and {more} more")
@@ -1050,6 +1100,14 @@ fn print_summary(summaries: &[(InputSummary, &str)], out: Option<&str>) -> LineC
             rows.join(", ")
         }
     );
+    for ((s, _), name) in summaries.iter().zip(&names) {
+        if let Some(now) = s.shrank_to {
+            let _ = writeln!(
+                e,
+                "jwas: warning: {name} shrank while it was read (to {now} bytes): rows past that may be missing"
+            );
+        }
+    }
     if let Some(out) = out {
         let _ = writeln!(e, "wrote {files} file(s) under {}", Escaped(out));
         for ((s, _), name) in summaries.iter().zip(&names) {

@@ -311,8 +311,12 @@ fn stale_temporaries_of_dead_processes_are_removed_by_the_next_run() {
     std::fs::write(&stale, b"").unwrap();
     let alive = dir.join(format!(".y.parquet.tmp-{}", std::process::id()));
     std::fs::write(&alive, b"").unwrap();
+    // Temporaries carry a sequence number after the pid since 2026-12.
+    let numbered = dir.join(format!(".z.parquet.tmp-{pid}-7"));
+    std::fs::write(&numbered, b"").unwrap();
     parse_mws_into(&out);
     assert!(!stale.exists(), "{}", stale.display());
+    assert!(!numbered.exists(), "{}", numbered.display());
     assert!(alive.exists(), "a running process's temporary is kept");
 }
 
@@ -409,4 +413,266 @@ fn write_errors_name_the_file_and_give_the_cause_once() {
         1,
         "{stderr}"
     );
+}
+
+/// The number of rows each table's summary line reports (`rows: juniper_access 9, …`).
+fn reported_rows(stderr: &str) -> std::collections::BTreeMap<String, usize> {
+    let line = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("rows: "))
+        .unwrap_or_else(|| panic!("no rows line in:\n{stderr}"));
+    line.split(", ")
+        .filter(|p| *p != "none")
+        .map(|p| {
+            let (t, n) = p.split_once(' ').unwrap();
+            (t.to_owned(), n.parse().unwrap())
+        })
+        .collect()
+}
+
+/// Rows per table actually under `dir`.
+fn stored_rows(dir: &std::path::Path) -> std::collections::BTreeMap<String, usize> {
+    read_tables(dir)
+        .into_iter()
+        .map(|(t, b)| (t, rows(&b)))
+        .collect()
+}
+
+/// Two spellings of one file (and a link to it in a directory) were parsed side by side
+/// into the same file names: one failed and its clean-up removed the other's files
+/// (issue 25, item 1). Now one identity is parsed once, and the summary says so.
+#[test]
+fn one_file_named_twice_is_parsed_once() {
+    let dir = TempDir::new("twice-in");
+    std::fs::copy(root().join("testdata/mixed.log"), dir.path().join("m.log")).unwrap();
+    let alone = TempDir::new("twice-alone");
+    let m = dir.path().join("m.log").display().to_string();
+    jwas_ok(
+        &[
+            "parse",
+            &m,
+            "--out",
+            &alone.str(),
+            "--reference-time",
+            REFERENCE,
+        ],
+        0,
+    );
+    let dotted = format!("{}/./m.log", dir.str());
+    for round in 0..8 {
+        let out = TempDir::new("twice-out");
+        let args = [
+            "parse",
+            &m,
+            &dotted,
+            "--out",
+            &out.str(),
+            "--threads",
+            "2",
+            "--reference-time",
+            REFERENCE,
+        ];
+        let (_, stderr) = jwas_ok(&args, 0);
+        assert!(stderr.contains("is the same input as"), "{stderr}");
+        assert!(
+            stderr
+                .contains("1 input(s) named again were the same as another input and parsed once"),
+            "{stderr}"
+        );
+        assert_eq!(files(out.path()), files(alone.path()), "round {round}");
+        assert_eq!(
+            reported_rows(&stderr),
+            stored_rows(out.path()),
+            "round {round}"
+        );
+    }
+    // A directory holding the file and a link to it: `current.log -> app.log`.
+    let logs = TempDir::new("twice-dir");
+    std::fs::copy(
+        root().join("testdata/mixed.log"),
+        logs.path().join("app.log"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("app.log", logs.path().join("current.log")).unwrap();
+    for _ in 0..4 {
+        let out = TempDir::new("twice-dir-out");
+        let args = [
+            "parse",
+            &logs.str(),
+            "--out",
+            &out.str(),
+            "--threads",
+            "2",
+            "--reference-time",
+            REFERENCE,
+        ];
+        let (_, stderr) = jwas_ok(&args, 0);
+        assert!(
+            stderr.contains("current.log is the same input as"),
+            "{stderr}"
+        );
+        assert_eq!(reported_rows(&stderr), stored_rows(out.path()));
+        assert_eq!(stored_rows(out.path()), stored_rows(alone.path()));
+    }
+}
+
+/// `--threads 20000` aborted the process (issue 25, item 6): now a usage error.
+#[test]
+fn threads_past_the_maximum_are_a_usage_error() {
+    let out = TempDir::new("threads-max");
+    for n in ["20000", "40000", "1025"] {
+        let (_, stderr) = jwas_ok(
+            &[
+                "parse",
+                "testdata/mws.log",
+                "--out",
+                &out.str(),
+                "--threads",
+                n,
+            ],
+            2,
+        );
+        assert!(stderr.contains("is not in 0..=1024"), "{stderr}");
+    }
+    let (_, stderr) = jwas_ok(&["compact", &out.str(), "--threads", "20000"], 2);
+    assert!(stderr.contains("is not in 0..=1024"), "{stderr}");
+    jwas_ok(
+        &[
+            "parse",
+            "testdata/mws.log",
+            "--out",
+            &out.str(),
+            "--threads",
+            "1024",
+            "--reference-time",
+            REFERENCE,
+        ],
+        0,
+    );
+}
+
+/// A loop of links or a dangling link in an input directory stopped the whole run before
+/// parsing (issue 25, item 7): now each is skipped with a warning and counted.
+#[test]
+fn bad_symbolic_links_in_a_directory_are_skipped_with_a_warning() {
+    let d = TempDir::new("links");
+    std::fs::create_dir_all(d.path().join("sub")).unwrap();
+    std::fs::copy(
+        root().join("testdata/mws.log"),
+        d.path().join("sub/mws.log"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("../..", d.path().join("sub/loop")).unwrap();
+    std::os::unix::fs::symlink("nowhere", d.path().join("dangling")).unwrap();
+    let out = TempDir::new("links-out");
+    let (_, stderr) = jwas_ok(
+        &[
+            "parse",
+            &d.str(),
+            "--out",
+            &out.str(),
+            "--reference-time",
+            REFERENCE,
+        ],
+        0,
+    );
+    assert!(stderr.contains("jwas: warning: skipping"), "{stderr}");
+    assert!(
+        stderr.contains("dangling (a symbolic link to nothing)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("loop (a symbolic link loop"), "{stderr}");
+    assert!(
+        stderr.contains("skipped 2 unreadable directory entries"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stored_rows(out.path()).get("juniper_mws"),
+        Some(&24),
+        "{stderr}"
+    );
+}
+
+/// A file truncated while it was read (logrotate's copytruncate) ended with exit 0 and no
+/// word of it (issue 25, item 8): now a warning and a line in the summary.
+#[test]
+fn a_file_truncated_while_read_is_reported() {
+    let d = TempDir::new("shrink");
+    let log = d.path().join("big.log");
+    let (data, _) = jwas::gen::generate_to_vec(&jwas::gen::GenOptions {
+        seed: 3,
+        bytes: 48 << 20,
+        ..jwas::gen::GenOptions::default()
+    });
+    std::fs::write(&log, &data).unwrap();
+    let out = TempDir::new("shrink-out");
+    let mut child = jwas_cmd(&[
+        "parse",
+        &log.display().to_string(),
+        "--out",
+        &out.str(),
+        "--threads",
+        "1",
+        "--reference-time",
+        REFERENCE,
+    ])
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    // A debug build parses a few MB/s: the truncation lands well before the end.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&log)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("shrank while it was read (to 0 bytes)"),
+        "{stderr}"
+    );
+}
+
+/// A reference time in year 0 put rows under `year=4294967295` (issue 25, item 11).
+#[test]
+fn a_reference_year_the_partition_path_cannot_hold_is_refused() {
+    let out = TempDir::new("year0");
+    let (_, stderr) = jwas_ok(
+        &[
+            "parse",
+            "testdata/mws.log",
+            "--out",
+            &out.str(),
+            "--reference-time",
+            "0000-03-21T00:00:00Z",
+        ],
+        2,
+    );
+    assert!(stderr.contains("year 0 is outside 0001-9999"), "{stderr}");
+    assert!(files(out.path()).is_empty());
+}
+
+/// An output path that is a file printed a dozen clean-up errors before "Not a directory"
+/// (issue 25, item 9): now one error naming it, before any work.
+#[test]
+fn an_output_path_that_is_a_file_is_one_clear_error() {
+    let d = TempDir::new("out-file");
+    let file = d.path().join("o");
+    std::fs::write(&file, b"x").unwrap();
+    let (_, stderr) = jwas_ok(
+        &[
+            "parse",
+            "testdata/mixed.log",
+            "--out",
+            &file.display().to_string(),
+            "--reference-time",
+            REFERENCE,
+        ],
+        1,
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("exists and is not a directory"), "{stderr}");
 }

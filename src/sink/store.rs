@@ -44,7 +44,7 @@ pub trait Store: Send + Sync {
 
 /// A local directory.
 ///
-/// Files are written as `.<name>.tmp-<pid>` beside their final name and renamed when
+/// Files are written as `.<name>.tmp-<pid>-<n>` beside their final name and renamed when
 /// committed. A process killed mid-write leaves its temporaries behind; the first time a
 /// later run writes into a directory that already existed, it removes the temporaries of
 /// processes that no longer run (on Linux, where `/proc` tells; elsewhere remove
@@ -128,7 +128,11 @@ impl LocalObject {
             .file_name()
             .and_then(|n| n.to_str())
             .unwrap_or("object");
-        let tmp = dir.join(format!(".{name}.tmp-{}", process_id()));
+        // The pid and a number of this process's own: two objects written at once under
+        // one key (never by one run, but by a library caller) do not share a temporary.
+        static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = dir.join(format!(".{name}.tmp-{}-{seq}", process_id()));
         let file = File::create(&tmp).map_err(wrap)?;
         let object = LocalObject {
             durable: store.durable,
@@ -197,7 +201,7 @@ impl Drop for LocalObject {
     }
 }
 
-/// Removes `.<name>.tmp-<pid>` files in `dir` whose process is gone (best effort: any error
+/// Removes `.<name>.tmp-<pid>[-<n>]` files in `dir` whose process is gone (best effort: any error
 /// leaves the file).
 fn remove_stale_temporaries(dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -209,7 +213,8 @@ fn remove_stale_temporaries(dir: &Path) {
             .to_str()
             .filter(|n| n.starts_with('.'))
             .and_then(|n| n.rsplit_once(".tmp-"))
-            .and_then(|(_, pid)| pid.parse::<u32>().ok())
+            .and_then(|(_, tail)| tail.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
         else {
             continue;
         };

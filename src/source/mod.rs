@@ -224,6 +224,18 @@ impl Input {
         }
     }
 
+    /// A local file's size now, if it is smaller than when it was listed: the file was
+    /// truncated while it was read (logrotate's `copytruncate`), so rows may be missing.
+    pub fn shrank(&self) -> Option<u64> {
+        match self {
+            Input::File { path, size, .. } => std::fs::metadata(path)
+                .ok()
+                .map(|m| m.len())
+                .filter(|now| now < size),
+            _ => None,
+        }
+    }
+
     /// Its size as stored (compressed, if it is), when known: not for standard input.
     pub fn stored_size(&self) -> Option<u64> {
         match self {
@@ -471,8 +483,11 @@ impl WalkFilter {
 pub struct Skipped {
     /// Its path.
     pub path: PathBuf,
-    /// Why (the pattern).
+    /// Why (the pattern, or what was wrong with the entry).
     pub reason: String,
+    /// Left out by its name ([`WalkFilter`]), not because it could not be read (a
+    /// dangling symbolic link, a loop of links, an entry whose metadata cannot be read).
+    pub by_name: bool,
 }
 
 /// Whether `name` matches the glob `pattern` (`*`, `?`), in O(len(pattern) * len(name)).
@@ -499,15 +514,26 @@ pub fn glob_match(pattern: &str, name: &str) -> bool {
     p[pi..].iter().all(|c| *c == '*')
 }
 
+/// Walks `dir`, whose canonical path is `here` and is in `seen` with those of the
+/// directories walked before: a symbolic link to a directory holding `here` (a loop) or to
+/// one walked already (a second way to it) is skipped, and so are entries whose metadata cannot be read (a dangling
+/// link), so that one bad entry does not stop the run.
 fn walk(
     dir: &Path,
+    here: &Path,
     filter: &WalkFilter,
     out: &mut Vec<Input>,
     skipped: &mut Vec<Skipped>,
+    seen: &mut std::collections::HashSet<PathBuf>,
 ) -> Result<(), Error> {
     let err = |source| Error::Read {
         input: dir.display().to_string(),
         source,
+    };
+    let unreadable = |path: PathBuf, reason: String| Skipped {
+        path,
+        reason,
+        by_name: false,
     };
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .map_err(err)?
@@ -521,15 +547,49 @@ fn walk(
             continue;
         }
         let path = e.path();
-        let meta = std::fs::metadata(&path).map_err(|source| Error::Read {
-            input: path.display().to_string(),
-            source,
-        })?;
+        let meta = match std::fs::metadata(&path) {
+            Ok(meta) => meta,
+            Err(e) => {
+                let dangling = std::fs::symlink_metadata(&path)
+                    .is_ok_and(|m| m.file_type().is_symlink())
+                    && e.kind() == std::io::ErrorKind::NotFound;
+                let reason = if dangling {
+                    "a symbolic link to nothing".to_owned()
+                } else {
+                    format!("cannot be read: {e}")
+                };
+                skipped.push(unreadable(path, reason));
+                continue;
+            }
+        };
         if meta.is_dir() {
-            walk(&path, filter, out, skipped)?;
+            match std::fs::canonicalize(&path) {
+                Ok(real) if here.starts_with(&real) => skipped.push(unreadable(
+                    path,
+                    format!(
+                        "a symbolic link loop (to {}, which holds it)",
+                        real.display()
+                    ),
+                )),
+                Ok(real) if seen.insert(real.clone()) => {
+                    walk(&path, &real, filter, out, skipped, seen)?
+                }
+                Ok(real) => skipped.push(unreadable(
+                    path,
+                    format!(
+                        "a symbolic link to {}, a directory already walked",
+                        real.display()
+                    ),
+                )),
+                Err(e) => skipped.push(unreadable(path, format!("cannot be read: {e}"))),
+            }
         } else if meta.is_file() {
             match filter.skip_reason(&name) {
-                Some(reason) => skipped.push(Skipped { path, reason }),
+                Some(reason) => skipped.push(Skipped {
+                    path,
+                    reason,
+                    by_name: true,
+                }),
                 None => out.push(file_input(path, &meta)),
             }
         }
@@ -552,6 +612,38 @@ pub fn expand<A: AsRef<std::ffi::OsStr>>(
     Ok((out, skipped))
 }
 
+/// An input named again in a run, and the input it is the same as.
+#[derive(Clone, Debug)]
+pub struct Repeat {
+    /// The input as named again (e.g. `./a.log`, or a link to `a.log`).
+    pub input: Input,
+    /// The earlier input with the same identity (e.g. `a.log`), which is parsed.
+    pub same_as: Input,
+}
+
+/// The inputs with one identity ([`Input::identity`]: the canonical path, size and mtime
+/// of a file; the URI, size and ETag of an S3 object; standard input) kept once, at their
+/// first place, and the repeats that were dropped. Two spellings of one file would be
+/// parsed into the same file names side by side, one replacing the other.
+pub fn distinct(inputs: Vec<Input>) -> (Vec<Input>, Vec<Repeat>) {
+    let mut first: std::collections::HashMap<u128, usize> = std::collections::HashMap::new();
+    let mut kept: Vec<Input> = Vec::with_capacity(inputs.len());
+    let mut repeats = Vec::new();
+    for input in inputs {
+        match first.entry(input.identity().digest()) {
+            std::collections::hash_map::Entry::Occupied(e) => repeats.push(Repeat {
+                same_as: kept[*e.get()].clone(),
+                input,
+            }),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(kept.len());
+                kept.push(input);
+            }
+        }
+    }
+    (kept, repeats)
+}
+
 /// Expands one local input, appending to `out` (and files a directory walk left out to
 /// `skipped`).
 pub fn expand_one(
@@ -570,7 +662,9 @@ pub fn expand_one(
         source,
     })?;
     if meta.is_dir() {
-        walk(&path, filter, out, skipped)?;
+        let here = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+        let mut seen = std::collections::HashSet::from([here.clone()]);
+        walk(&path, &here, filter, out, skipped, &mut seen)?;
     } else {
         out.push(file_input(path, &meta));
     }

@@ -5,6 +5,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 const DAY_MS: i64 = 86_400_000;
 
+/// The last year an output partition path (`year=YYYY`) can express.
+const MAX_YEAR: i32 = 9999;
+
 /// The time a log was known to exist by: `--reference-time`, else the S3 object's
 /// LastModified, else the file's mtime, else now. A timestamp gets the latest year for
 /// which it is at most one day after this time (a log is written before its file is last
@@ -29,6 +32,22 @@ impl ReferenceTime {
         }
     }
 
+    /// `Err` with the reason if `t`'s year is outside 0001-9999: the partition path has four
+    /// digits for the year, and events get years up to 8 before or 1 after the reference.
+    /// (Events whose inferred year would leave 0000-9999 are rejected, whatever the
+    /// reference.)
+    pub fn check(t: DateTime<Utc>) -> Result<(), String> {
+        use chrono::Datelike;
+        let year = t.year();
+        if (1..=MAX_YEAR).contains(&year) {
+            Ok(())
+        } else {
+            Err(format!(
+                "year {year} is outside 0001-{MAX_YEAR}, the years an output partition path holds"
+            ))
+        }
+    }
+
     /// Milliseconds since the epoch.
     pub fn millis(self) -> i64 {
         self.millis
@@ -45,7 +64,10 @@ impl ReferenceTime {
         let time_ms =
             (i64::from(t.hour) * 3600 + i64::from(t.minute) * 60 + i64::from(t.second)) * 1000;
         // Leap days repeat every 4 years, except across a skipped century: 8 covers both.
-        for year in (self.year - 8..=self.year + 1).rev() {
+        // Only years the partition path can express (`year=0000` to `year=9999`).
+        for year in
+            (self.year.saturating_sub(8).max(0)..=self.year.saturating_add(1).min(MAX_YEAR)).rev()
+        {
             let Some(date) = NaiveDate::from_ymd_opt(year, u32::from(t.month), u32::from(t.day))
             else {
                 continue;
@@ -66,6 +88,24 @@ impl ReferenceTime {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn years_a_partition_path_cannot_hold_are_refused() {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        assert!(ReferenceTime::check(at("0000-03-21T00:00:00Z")).is_err());
+        assert!(ReferenceTime::check(at("0001-03-21T00:00:00Z")).is_ok());
+        assert!(ReferenceTime::check(at("9999-03-21T00:00:00Z")).is_ok());
+        // Whatever the reference, no event gets a year outside 0000-9999.
+        let year0 = ReferenceTime::new(at("0000-03-21T00:00:00Z"));
+        assert_eq!(year0.resolve(t(12, 5, 0)), Err(ImpossibleDate));
+        assert!(year0.resolve(t(3, 20, 0)).is_ok());
+        let late = ReferenceTime::new(at("9999-12-31T12:00:00Z"));
+        let jan = late.resolve(t(1, 1, 0)).unwrap();
+        assert_eq!(
+            DateTime::from_timestamp_millis(jan).map(|d| chrono::Datelike::year(&d)),
+            Some(9999)
+        );
+    }
 
     fn r(s: &str) -> ReferenceTime {
         ReferenceTime::new(DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc))
