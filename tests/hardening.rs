@@ -606,7 +606,7 @@ fn a_file_truncated_while_read_is_reported() {
     });
     std::fs::write(&log, &data).unwrap();
     let out = TempDir::new("shrink-out");
-    let mut child = jwas_cmd(&[
+    let child = jwas_cmd(&[
         "parse",
         &log.display().to_string(),
         "--out",
