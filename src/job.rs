@@ -76,6 +76,22 @@ pub struct InputSummary {
     pub rejected_file: Option<String>,
     /// A local file truncated while it was read: its size afterwards ([`Input::shrank`]).
     pub shrank_to: Option<u64>,
+    /// The key of its rejected-events object, if it wrote one to the store.
+    pub rejected_key: Option<String>,
+}
+
+/// Removes what an input committed (its table files and rejected-events object), once the
+/// store's uploads are done: for an input whose upload failed after its files were
+/// committed ([`Wait::Committed`], then a failed [`Store::sync`]), so that a failed input
+/// leaves nothing, in S3 as locally. An object stored although its request failed (a PUT
+/// answered 500) is removed as well. Removal failures are logged.
+pub fn discard(store: &dyn Store, summary: &InputSummary) {
+    TableSink::remove(store, &summary.files);
+    if let Some(key) = &summary.rejected_key {
+        if let Err(e) = store.remove(key) {
+            tracing::error!("removing {} after a failure: {e}", store.location(key));
+        }
+    }
 }
 
 /// The base of output file names for an input: 16 hex digits of its identity.
@@ -133,6 +149,7 @@ pub fn process_reader(
             input.stored_size().unwrap_or_default()
         );
     }
+    let rejected_key = batch.rejected_key().map(str::to_owned);
     let (files, rejected_file) = match wait {
         Wait::Stored => batch.finish(),
         Wait::Committed => batch.close(),
@@ -143,6 +160,7 @@ pub fn process_reader(
         files,
         rejected_file,
         shrank_to,
+        rejected_key,
     })
 }
 
@@ -271,27 +289,47 @@ impl<'a, 'd, 'r> Batch<'a, 'd, 'r> {
         drop(self.rejected_object);
     }
 
+    /// The key of the batch's rejected-events object in the store, if it has one.
+    pub fn rejected_key(&self) -> Option<&str> {
+        match (&self.rejected_object, &*self.rejected) {
+            (Some(_), RejectedTo::Store(_)) => Some(&self.rejected_key),
+            _ => None,
+        }
+    }
+
     /// Closes the batch's files and waits until they are stored ([`Store::sync`], also
     /// after a failure, which is then returned). Gives the table files and where the
-    /// rejected events went, if any were rejected and they went to a store.
+    /// rejected events went, if any were rejected and they went to a store. If a file
+    /// fails to be stored, every file of the batch is removed again: none is left.
     pub fn finish(self) -> Result<(Vec<WrittenFile>, Option<String>), Error> {
-        let stores = [
-            match &*self.dest {
-                Destination::Store(store) => Some(Arc::clone(store)),
-                Destination::Stream(..) => None,
-            },
-            match &*self.rejected {
-                RejectedTo::Store(store) => Some(Arc::clone(store)),
-                RejectedTo::Stream(..) => None,
-            },
-        ];
+        let tables = match &*self.dest {
+            Destination::Store(store) => Some(Arc::clone(store)),
+            Destination::Stream(..) => None,
+        };
+        let rejected = match &*self.rejected {
+            RejectedTo::Store(store) => Some(Arc::clone(store)),
+            RejectedTo::Stream(..) => None,
+        };
+        let rejected_key = self.rejected_key().map(str::to_owned);
         let written = self.close();
-        let synced: Vec<_> = stores.iter().flatten().map(|s| s.sync()).collect();
-        let written = written?;
-        for s in synced {
-            s?;
+        let synced: Vec<_> = [&tables, &rejected]
+            .into_iter()
+            .flatten()
+            .map(|s| s.sync())
+            .collect();
+        let (files, rejected_file) = written?;
+        if let Some(e) = synced.into_iter().find_map(Result::err) {
+            if let Some(t) = &tables {
+                TableSink::remove(t.as_ref(), &files);
+            }
+            if let (Some(r), Some(key)) = (&rejected, &rejected_key) {
+                if let Err(e) = r.remove(key) {
+                    tracing::error!("removing {} after a failure: {e}", r.location(key));
+                }
+            }
+            return Err(e);
         }
-        Ok(written)
+        Ok((files, rejected_file))
     }
 
     /// Closes and commits the batch's files without waiting for a background store

@@ -18,6 +18,7 @@
 //! | `JWAS_THREADS` | parsing threads | all cores |
 //! | `JWAS_CONCURRENCY` | objects downloaded ahead | 8 |
 //! | `JWAS_DEADLINE_MARGIN_SECS` | no object is started with less time left than this | 30 |
+//! | `JWAS_REQUEST_TIMEOUT_SECS` | one S3 request's time to answer, and a transfer's without progress ([`crate::s3::Timeouts`]) | 60 |
 //!
 //! An invocation parses every object its records name into one set of files per table and
 //! partition, stores them, and reports as `batchItemFailures` exactly the records that
@@ -55,6 +56,8 @@ pub struct LambdaConfig {
     pub concurrency: usize,
     /// `JWAS_DEADLINE_MARGIN_SECS`.
     pub margin: Duration,
+    /// `JWAS_REQUEST_TIMEOUT_SECS`: see [`crate::s3::Timeouts::request`].
+    pub request_timeout: Duration,
 }
 
 fn bad(variable: &str, value: &str, expected: &str) -> Error {
@@ -147,12 +150,17 @@ impl LambdaConfig {
                     .map_err(|_| bad("JWAS_DEADLINE_MARGIN_SECS", &v, "a number of seconds"))?,
             ),
         };
+        let request_timeout = Duration::from_secs(number(
+            "JWAS_REQUEST_TIMEOUT_SECS",
+            crate::s3::DEFAULT_REQUEST_TIMEOUT.as_secs() as usize,
+        )? as u64);
         Ok(LambdaConfig {
             out,
             sources,
             job,
             concurrency: number("JWAS_CONCURRENCY", 8)?,
             margin,
+            request_timeout,
         })
     }
 }
@@ -176,7 +184,13 @@ impl Function {
     /// Connects to S3 (the standard AWS configuration; `AWS_ENDPOINT_URL` honoured),
     /// checks the output bucket, and reads the sources file.
     pub fn new(config: LambdaConfig) -> Result<Function, Error> {
-        let s3 = S3::connect(&S3Config::default())?;
+        let s3 = S3::connect(&S3Config {
+            timeouts: crate::s3::Timeouts {
+                request: config.request_timeout,
+                ..crate::s3::Timeouts::default()
+            },
+            ..S3Config::default()
+        })?;
         let store: Arc<dyn Store> = match S3Uri::parse(&config.out).transpose()? {
             Some(uri) => {
                 s3.check_bucket(&uri)?;

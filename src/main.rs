@@ -113,9 +113,8 @@ struct ParseArgs {
     /// S3 objects fetched at once (read ahead while earlier ones are parsed).
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
     concurrency: u16,
-    /// An S3-compatible endpoint (default: AWS_ENDPOINT_URL, else AWS); path-style addressing.
-    #[arg(long)]
-    endpoint_url: Option<String>,
+    #[command(flatten)]
+    s3: S3Args,
     /// auto, access, audit, firewall, mws, postgres or security: auto routes each event by
     /// its tag; a fixed type rejects events of other types.
     #[arg(long, default_value = "auto", value_parser = parse_log_type_choice)]
@@ -138,6 +137,41 @@ struct ParseArgs {
     /// Exit with code 3 if any event was rejected (everything is still written).
     #[arg(long)]
     fail_on_reject: bool,
+}
+
+/// How S3 and SQS are reached: shared by every command that may use them.
+#[derive(clap::Args)]
+struct S3Args {
+    /// An S3/SQS-compatible endpoint (default: AWS_ENDPOINT_URL, else AWS); path-style
+    /// addressing.
+    #[arg(long)]
+    endpoint_url: Option<String>,
+    /// How long one S3/SQS request may take until its answer begins, and a download or
+    /// upload may go without progress (e.g. 30s, 2m); a request is tried 3 times. SQS
+    /// receives wait 20 s longer (their long poll).
+    #[arg(long, default_value = "60s", value_parser = parse_timeout)]
+    request_timeout: Duration,
+}
+
+impl S3Args {
+    fn config(&self) -> S3Config {
+        S3Config {
+            endpoint_url: self.endpoint_url.clone(),
+            timeouts: jwas::s3::Timeouts {
+                request: self.request_timeout,
+                ..jwas::s3::Timeouts::default()
+            },
+        }
+    }
+}
+
+/// A duration of at least one second.
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d < Duration::from_secs(1) {
+        return Err(format!("{s:?}: at least 1s"));
+    }
+    Ok(d)
 }
 
 /// How tables are written: shared by `parse` and `worker`.
@@ -229,9 +263,8 @@ struct WorkerArgs {
     /// Log lines as text or as JSON objects (one per line).
     #[arg(long, value_enum, default_value = "text")]
     log_format: LogFormat,
-    /// An S3/SQS-compatible endpoint (default: AWS_ENDPOINT_URL, else AWS).
-    #[arg(long)]
-    endpoint_url: Option<String>,
+    #[command(flatten)]
+    s3: S3Args,
     #[command(flatten)]
     output: OutputArgs,
 }
@@ -247,9 +280,8 @@ struct EnqueueArgs {
     /// The queue the workers read.
     #[arg(long)]
     queue_url: String,
-    /// An S3/SQS-compatible endpoint (default: AWS_ENDPOINT_URL, else AWS).
-    #[arg(long)]
-    endpoint_url: Option<String>,
+    #[command(flatten)]
+    s3: S3Args,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -346,9 +378,8 @@ struct CompactArgs {
     /// Show what would be merged; read, write and remove nothing.
     #[arg(long)]
     dry_run: bool,
-    /// An S3-compatible endpoint (default: AWS_ENDPOINT_URL, else AWS).
-    #[arg(long)]
-    endpoint_url: Option<String>,
+    #[command(flatten)]
+    s3: S3Args,
 }
 
 fn parse_since(s: &str) -> Result<DateTime<Utc>, String> {
@@ -506,9 +537,7 @@ fn worker(args: WorkerArgs) -> Result<()> {
         }
         None => Sources::any(),
     };
-    let s3 = S3::connect(&S3Config {
-        endpoint_url: args.endpoint_url.clone(),
-    })?;
+    let s3 = S3::connect(&args.s3.config())?;
     // Messages are deleted once their files are written: make that survive a crash.
     let store = output_store(&args.out, Some(&s3), true)?;
     let opts = WorkerOptions {
@@ -545,9 +574,7 @@ fn output_store(out: &str, s3: Option<&Arc<S3>>, durable: bool) -> Result<Arc<dy
 
 fn compact(args: CompactArgs) -> Result<ExitCode> {
     let s3 = match S3Uri::parse(&args.out) {
-        Some(_) => Some(S3::connect(&S3Config {
-            endpoint_url: args.endpoint_url.clone(),
-        })?),
+        Some(_) => Some(S3::connect(&args.s3.config())?),
         None => None,
     };
     let location = compact::Location::new(&args.out, s3.as_ref())?;
@@ -644,9 +671,7 @@ fn amount(bytes: u64) -> String {
 }
 
 fn enqueue(args: EnqueueArgs) -> Result<()> {
-    let s3 = S3::connect(&S3Config {
-        endpoint_url: args.endpoint_url.clone(),
-    })?;
+    let s3 = S3::connect(&args.s3.config())?;
     let uri = S3Uri::new(&args.bucket, &args.prefix)?;
     let n = jwas::worker::enqueue(&s3, &uri, &args.queue_url)?;
     println!("queued {n} object(s) from {uri} to {}", args.queue_url);
@@ -744,9 +769,7 @@ fn parse(mut args: ParseArgs) -> Result<ExitCode> {
             .iter()
             .any(|a| a.to_str().is_some_and(|a| a.starts_with("s3://")));
     let s3 = if needs_s3 {
-        Some(S3::connect(&S3Config {
-            endpoint_url: args.endpoint_url.clone(),
-        })?)
+        Some(S3::connect(&args.s3.config())?)
     } else {
         None
     };
@@ -870,10 +893,16 @@ fn parse(mut args: ParseArgs) -> Result<ExitCode> {
         };
         bar.suspend(|| say!("jwas: error: {}", Escaped(&format!("{e:#}"))));
     };
-    // Waits for an input's uploads; a failure fails the input.
-    let settle = |pending: Option<(usize, Arc<dyn sink::Store>)>, failed: &mut [bool]| {
+    // Waits for an input's uploads; a failure fails the input, and what it committed is
+    // removed again.
+    let settle = |pending: Option<(usize, Arc<dyn sink::Store>)>,
+                  failed: &mut [bool],
+                  outcomes: &[Option<InputSummary>]| {
         if let Some((j, s)) = pending {
             if let Err(e) = s.sync() {
+                if let Some(summary) = &outcomes[j] {
+                    job::discard(s.as_ref(), summary);
+                }
                 report(&inputs[j].name(), e);
                 failed[j] = true;
             }
@@ -894,7 +923,7 @@ fn parse(mut args: ParseArgs) -> Result<ExitCode> {
             end += 1;
         }
         if end - i >= 2 {
-            settle(unsynced.take(), &mut failed);
+            settle(unsynced.take(), &mut failed, &outcomes);
             let mut at = i;
             let mut next = || {
                 let input = inputs.get(at).filter(|_| at < end)?.clone();
@@ -934,7 +963,7 @@ fn parse(mut args: ParseArgs) -> Result<ExitCode> {
         let result = raw.and_then(|r| {
             job::process_reader(input, r, &opts, &mut dest, &mut rejected, Wait::Committed)
         });
-        settle(unsynced.take(), &mut failed);
+        settle(unsynced.take(), &mut failed, &outcomes);
         match (result, scoped) {
             (Ok(s), scoped) => {
                 outcomes[i] = Some(s);
@@ -952,7 +981,7 @@ fn parse(mut args: ParseArgs) -> Result<ExitCode> {
         }
         i += 1;
     }
-    settle(unsynced.take(), &mut failed);
+    settle(unsynced.take(), &mut failed, &outcomes);
     let failures = failed.iter().filter(|f| **f).count();
     let summaries: Vec<(InputSummary, &str)> = outcomes
         .into_iter()

@@ -46,12 +46,64 @@ pub struct S3Config {
     /// An S3-compatible endpoint (e.g. `http://127.0.0.1:5000`); else `AWS_ENDPOINT_URL`,
     /// else AWS.
     pub endpoint_url: Option<String>,
+    /// How long S3 and SQS requests may take.
+    pub timeouts: Timeouts,
+}
+
+/// How long S3 and SQS requests may take, so that a server that never answers fails the
+/// work in hand like any other failure instead of hanging it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Connecting to the endpoint.
+    pub connect: std::time::Duration,
+    /// One attempt of a request: from sending it to the end of the response's headers
+    /// (an upload's body is sent within it). It is also how long a download or upload
+    /// may go without moving a byte. SQS receives wait 20 s longer (their long poll).
+    /// A request is tried 3 times (the SDK's standard retries), all within
+    /// [`Timeouts::operation`].
+    pub request: std::time::Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: std::time::Duration::from_secs(10),
+            request: DEFAULT_REQUEST_TIMEOUT,
+        }
+    }
+}
+
+/// The default [`Timeouts::request`].
+pub const DEFAULT_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The longest an SQS receive waits for messages (its long poll).
+pub const LONG_POLL: std::time::Duration = std::time::Duration::from_secs(20);
+
+impl Timeouts {
+    /// All attempts of a request, with the backoff between them.
+    pub fn operation(&self) -> std::time::Duration {
+        self.request
+            .saturating_mul(3)
+            .saturating_add(std::time::Duration::from_secs(10))
+    }
+
+    /// The SDK's timeout configuration, with `extra` added to each attempt (an SQS
+    /// long poll's wait).
+    pub fn sdk(&self, extra: std::time::Duration) -> aws_config::timeout::TimeoutConfig {
+        aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(self.connect)
+            .read_timeout(self.request.saturating_add(extra))
+            .operation_attempt_timeout(self.request.saturating_add(extra))
+            .operation_timeout(self.operation().saturating_add(extra.saturating_mul(3)))
+            .build()
+    }
 }
 
 /// An S3 client with the runtime it runs on.
 pub struct S3 {
     rt: Runtime,
     sdk: aws_config::SdkConfig,
+    timeouts: Timeouts,
     client: Client,
     uploads: Arc<Semaphore>,
 }
@@ -71,7 +123,13 @@ impl S3 {
             .enable_all()
             .build()
             .map_err(|e| Error::Worker(format!("starting the S3 runtime: {e}")))?;
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .timeout_config(config.timeouts.sdk(std::time::Duration::ZERO))
+            .stalled_stream_protection(
+                aws_config::stalled_stream_protection::StalledStreamProtectionConfig::enabled()
+                    .grace_period(config.timeouts.request)
+                    .build(),
+            );
         if let Some(url) = &config.endpoint_url {
             loader = loader.endpoint_url(url);
         }
@@ -86,6 +144,7 @@ impl S3 {
         Ok(Arc::new(S3 {
             client: Client::from_conf(builder.build()),
             sdk,
+            timeouts: config.timeouts,
             rt,
             uploads: Arc::new(Semaphore::new(UPLOAD_BUDGET_KIB as usize)),
         }))
@@ -122,6 +181,11 @@ impl S3 {
     /// The loaded AWS configuration, to make clients of other services with.
     pub fn sdk_config(&self) -> &aws_config::SdkConfig {
         &self.sdk
+    }
+
+    /// The timeouts its requests run with.
+    pub fn timeouts(&self) -> Timeouts {
+        self.timeouts
     }
 
     /// The objects an `s3://` input names: the object itself if the key names one, else
@@ -249,8 +313,10 @@ impl S3 {
                     }
                     Some(Ok(b)) if b.is_empty() => continue,
                     Some(Ok(b)) => Ok(b),
+                    // The SDK's error says only "streaming error": its sources say why.
                     Some(Err(e)) => Err(std::io::Error::other(format!(
-                        "{uri}: reading the object failed: {e}"
+                        "{uri}: reading the object failed: {}",
+                        chain(&e)
                     ))),
                 };
                 let stop = chunk.is_err();

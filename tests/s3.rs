@@ -378,3 +378,181 @@ fn odd_keys_neither_fail_a_prefix_nor_panic() {
     let args = ["parse", long.as_str(), "--out", &out.str()];
     one_clear_line(s3.jwas(&args), &args, "longer than S3's limit of 1024");
 }
+
+/// A log of many hours (so that one input writes many files), as bytes.
+fn many_hours(bytes: u64) -> Vec<u8> {
+    jwas::gen::generate_to_vec(&jwas::gen::GenOptions {
+        seed: 5,
+        bytes,
+        events_per_second: 0.05,
+        ..jwas::gen::GenOptions::default()
+    })
+    .0
+}
+
+/// Every key under `prefix` in `bucket`.
+fn keys(bucket: &str, prefix: &str) -> Vec<String> {
+    moto()
+        .list(bucket, prefix)
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect()
+}
+
+/// An upload that fails surfaced only when it was waited for, and that error path left
+/// the input's other files in S3 (issue 25, item 3): with PUTs failing after the first
+/// few, with PUTs stored but answered 500, and with every CompleteMultipartUpload
+/// failing, the failed input leaves nothing under the prefix, and the summary counts no
+/// file.
+#[test]
+fn a_failed_upload_leaves_none_of_the_inputs_files() {
+    use support::moto::FaultProxy;
+    let s3 = moto();
+    s3.create_bucket("lake-fail");
+    let dir = TempDir::new("s3-fail");
+    let log = dir.path().join("hours.log");
+    std::fs::write(&log, many_hours(400 << 10)).unwrap();
+    let log_s = log.display().to_string();
+    let cases = [
+        (
+            "put",
+            r#"[{"op": "PutObject", "action": "status", "status": 500, "skip": 3}]"#,
+        ),
+        (
+            "stored",
+            r#"[{"op": "PutObject", "action": "status_after", "status": 500, "skip": 3}]"#,
+        ),
+    ];
+    for (tag, rules) in cases {
+        let proxy = FaultProxy::start();
+        proxy.set(rules);
+        let out = format!("s3://lake-fail/{tag}");
+        let args = [
+            "parse",
+            &log_s,
+            "--out",
+            &out,
+            "--threads",
+            "2",
+            "--reference-time",
+            REFERENCE,
+        ];
+        let (_, stderr) = expect_exit(proxy.command(&args).output().unwrap(), &args, 1);
+        assert!(stderr.contains("1 input(s) failed"), "{stderr}");
+        assert!(stderr.contains("rows: none"), "{stderr}");
+        assert!(proxy.injected("PutObject") > 0, "{stderr}");
+        assert!(
+            proxy.seen("DeleteObject") > 0,
+            "{tag}: nothing removed\n{stderr}"
+        );
+        assert_eq!(
+            keys("lake-fail", &format!("{tag}/")),
+            Vec::<String>::new(),
+            "{tag}\n{stderr}"
+        );
+    }
+
+    // One file over PART_BYTES (a multipart upload) among files of other hours.
+    let dense = dir.path().join("dense.log");
+    let dense_s = dense.display().to_string();
+    jwas_ok(
+        &[
+            "gen",
+            "--mb",
+            "12",
+            "--log-type",
+            "audit",
+            "--events-per-second",
+            "50",
+            "--start",
+            "2024-03-20T10:00:00Z",
+            "--out",
+            &dense_s,
+        ],
+        0,
+    );
+    let mut both = std::fs::read(&dense).unwrap();
+    both.extend(std::fs::read(root().join("testdata/mixed.log")).unwrap());
+    std::fs::write(&dense, both).unwrap();
+    let proxy = FaultProxy::start();
+    proxy.set(r#"[{"op": "CompleteMultipartUpload", "action": "status", "status": 500}]"#);
+    let args = [
+        "parse",
+        &dense_s,
+        "--out",
+        "s3://lake-fail/multipart",
+        "--format",
+        "ndjson",
+        "--reference-time",
+        REFERENCE,
+    ];
+    let (_, stderr) = expect_exit(proxy.command(&args).output().unwrap(), &args, 1);
+    assert!(stderr.contains("wrote 0 file(s)"), "{stderr}");
+    assert!(proxy.injected("CompleteMultipartUpload") > 0, "{stderr}");
+    assert_eq!(
+        keys("lake-fail", "multipart/"),
+        Vec::<String>::new(),
+        "{stderr}"
+    );
+    assert_eq!(s3.open_uploads("lake-fail"), 0);
+}
+
+/// A GET or PUT that is never answered hung `jwas parse` until it was killed (issue 25,
+/// item 4); a body that stalls midway said only "streaming error" (item 9). Now each
+/// fails its input within the request timeout's attempts, with the cause.
+#[test]
+fn a_request_that_never_answers_fails_its_input() {
+    use support::moto::FaultProxy;
+    let s3 = moto();
+    s3.create_bucket("raw-hang");
+    s3.create_bucket("lake-hang");
+    s3.put("raw-hang", "a.log", read("testdata/mixed.log"));
+    let dir = TempDir::new("s3-hang");
+    let cases = [
+        (
+            "get",
+            r#"[{"op": "GetObject", "action": "hang", "seconds": 120}]"#,
+            "s3://raw-hang/a.log",
+            dir.str(),
+            "timed out",
+        ),
+        (
+            "body",
+            r#"[{"op": "GetObject", "action": "hang_body", "bytes": 100, "seconds": 120}]"#,
+            "s3://raw-hang/a.log",
+            dir.str(),
+            "minimum throughput",
+        ),
+        (
+            "put",
+            r#"[{"op": "PutObject", "action": "hang", "seconds": 120}]"#,
+            "testdata/mixed.log",
+            "s3://lake-hang/put".to_owned(),
+            "timed out",
+        ),
+    ];
+    for (tag, rules, input, out, says) in cases {
+        let proxy = FaultProxy::start();
+        proxy.set(rules);
+        let args = [
+            "parse",
+            input,
+            "--out",
+            &out,
+            "--request-timeout",
+            "2s",
+            "--reference-time",
+            REFERENCE,
+        ];
+        let started = std::time::Instant::now();
+        let (_, stderr) = expect_exit(proxy.command(&args).output().unwrap(), &args, 1);
+        let took = started.elapsed();
+        assert!(
+            took < std::time::Duration::from_secs(60),
+            "{tag}: took {took:?}\n{stderr}"
+        );
+        assert!(stderr.contains("1 input(s) failed"), "{tag}: {stderr}");
+        assert!(stderr.contains(says), "{tag}: {stderr}");
+    }
+    assert_eq!(keys("lake-hang", "put/"), Vec::<String>::new());
+}

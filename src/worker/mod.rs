@@ -147,7 +147,11 @@ pub struct Worker {
 
 /// An SQS client with the same configuration (credentials, region, endpoint) as `s3`.
 pub fn sqs_client(s3: &S3) -> Client {
-    Client::new(s3.sdk_config())
+    // A receive's long poll takes up to 20 s before its answer begins.
+    let config = aws_sdk_sqs::config::Builder::from(s3.sdk_config())
+        .timeout_config(s3.timeouts().sdk(crate::s3::LONG_POLL))
+        .build();
+    Client::from_conf(config)
 }
 
 fn sqs_error<E>(what: &str, e: SdkError<E, aws_sdk_sqs::config::http::HttpResponse>) -> Error

@@ -316,3 +316,107 @@ pub fn isolate(c: &mut Command) {
         )
         .env("AWS_EC2_METADATA_DISABLED", "true");
 }
+
+/// `scripts/fault_proxy.py` in front of the test binary's moto, on a free loopback port:
+/// requests pass through unchanged until rules say otherwise (errors, stalls, resets, cut
+/// bodies, per operation; see the script's docstring). One per test, as rules are global
+/// to a proxy. It stops when dropped (its standard input closes).
+pub struct FaultProxy {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    child: Child,
+}
+
+impl FaultProxy {
+    /// Starts a proxy in front of moto.
+    pub fn start() -> FaultProxy {
+        let moto = moto();
+        let venv = Command::new("bash")
+            .arg(root().join("scripts/venv.sh"))
+            .output()
+            .unwrap_or_else(|e| panic!("running scripts/venv.sh: {e}; {INSTALL}"));
+        let python = String::from_utf8_lossy(&venv.stdout).trim().to_owned();
+        let mut child = Command::new(&python)
+            .arg(root().join("scripts/fault_proxy.py"))
+            .args(["--upstream", &moto.url, "--until-stdin-eof"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting scripts/fault_proxy.py: {e}"));
+        let mut line = String::new();
+        if let Some(out) = child.stdout.take() {
+            let _ = BufReader::new(out).read_line(&mut line);
+        }
+        let url = line.trim().to_owned();
+        assert!(
+            url.starts_with("http://127.0.0.1:"),
+            "fault_proxy.py did not start (printed {line:?})"
+        );
+        FaultProxy { url, child }
+    }
+
+    /// Replaces the rules: `rules` is the JSON array of the script's RULE objects.
+    pub fn set(&self, rules: &str) {
+        let (status, body) = self.control("PUT", &format!("{{\"rules\": {rules}}}"));
+        assert_eq!(status, 200, "setting rules {rules}: {body}");
+    }
+
+    /// Requests seen and faults injected so far: the script's `GET /__faults__` answer.
+    pub fn stats(&self) -> serde_json::Value {
+        let (status, body) = self.control("GET", "");
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str(&body).unwrap()
+    }
+
+    /// Requests of operation `op` seen so far.
+    pub fn seen(&self, op: &str) -> u64 {
+        self.stats()["counts"][op].as_u64().unwrap_or(0)
+    }
+
+    /// Faults injected into operation `op` so far.
+    pub fn injected(&self, op: &str) -> u64 {
+        self.stats()["injected"][op].as_u64().unwrap_or(0)
+    }
+
+    fn control(&self, method: &str, body: &str) -> (u16, String) {
+        use std::io::{Read, Write};
+        let addr = self.url.trim_start_matches("http://");
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        write!(
+            s,
+            "{method} /__faults__ HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).unwrap();
+        let status = answer
+            .split(' ')
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let body = answer
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .unwrap_or_default();
+        (status, body)
+    }
+
+    /// The `jwas` command with moto's credentials and this proxy as the endpoint.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = moto().command(args);
+        c.env("AWS_ENDPOINT_URL", &self.url);
+        c
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
