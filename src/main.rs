@@ -257,6 +257,11 @@ struct WorkerArgs {
     /// Exit after this long without a message (default: run until SIGTERM/SIGINT).
     #[arg(long, value_parser = parse_duration)]
     idle_exit: Option<Duration>,
+    /// A batch that moves no S3 byte for this long is stuck: its messages' visibility is no
+    /// longer extended, so they come back to be retried (default: twice a request's time
+    /// with its retries, 6m20s with the default --request-timeout).
+    #[arg(long, value_parser = parse_timeout)]
+    stuck_after: Option<Duration>,
     /// How often to log the stats line.
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     stats_interval: Duration,
@@ -547,6 +552,9 @@ fn worker(args: WorkerArgs) -> Result<()> {
         concurrency: usize::from(args.concurrency),
         idle_exit: args.idle_exit,
         stats_every: args.stats_interval,
+        stuck_after: args
+            .stuck_after
+            .unwrap_or_else(|| jwas::worker::default_stuck_after(&s3.timeouts())),
         job: args.output.job_options(),
         sources,
     };

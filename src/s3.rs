@@ -104,6 +104,7 @@ pub struct S3 {
     rt: Runtime,
     sdk: aws_config::SdkConfig,
     timeouts: Timeouts,
+    progress: Arc<std::sync::atomic::AtomicU64>,
     client: Client,
     uploads: Arc<Semaphore>,
 }
@@ -145,6 +146,7 @@ impl S3 {
             client: Client::from_conf(builder.build()),
             sdk,
             timeouts: config.timeouts,
+            progress: Arc::default(),
             rt,
             uploads: Arc::new(Semaphore::new(UPLOAD_BUDGET_KIB as usize)),
         }))
@@ -186,6 +188,18 @@ impl S3 {
     /// The timeouts its requests run with.
     pub fn timeouts(&self) -> Timeouts {
         self.timeouts
+    }
+
+    /// A count that grows whenever a download receives bytes or an upload finishes
+    /// (whether it succeeded or not): work that reads or writes S3 and leaves it unchanged
+    /// for long is stuck. The worker's heartbeat watches it.
+    pub fn progress(&self) -> u64 {
+        self.progress.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Counts a step of progress (see [`S3::progress`]).
+    fn advance(progress: &std::sync::atomic::AtomicU64) {
+        progress.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The objects an `s3://` input names: the object itself if the key names one, else
@@ -295,6 +309,7 @@ impl S3 {
             request = request.if_match(format!("\"{etag}\""));
         }
         let uri = object.uri();
+        let progress = Arc::clone(&self.progress);
         self.rt.spawn(async move {
             let mut body = match request.send().await {
                 Ok(out) => out.body,
@@ -304,7 +319,9 @@ impl S3 {
                 }
             };
             loop {
-                let chunk = match body.next().await {
+                let next = body.next().await;
+                S3::advance(&progress);
+                let chunk = match next {
                     // The end, said explicitly: a task that stops any other way (a panic)
                     // is an error for the reader, never a silently shorter object.
                     None => {
@@ -775,8 +792,10 @@ impl S3Upload {
             .upload_id(&mp.upload_id)
             .part_number(number)
             .body(ByteStream::from(body));
+        let progress = Arc::clone(&self.s3.progress);
         mp.parts.push(self.s3.rt.spawn(async move {
             let out = request.send().await.map_err(|e| s3_error(&uri, e));
+            S3::advance(&progress);
             drop(permit);
             let out = out?;
             Ok(CompletedPart::builder()
@@ -793,7 +812,12 @@ impl S3Upload {
         F: std::future::Future<Output = Result<(), Error>> + Send + 'static,
     {
         let ticket = self.uploads.ticket();
-        self.s3.rt.spawn(async move { ticket.finish(task.await) });
+        let progress = Arc::clone(&self.s3.progress);
+        self.s3.rt.spawn(async move {
+            let result = task.await;
+            S3::advance(&progress);
+            ticket.finish(result)
+        });
     }
 }
 

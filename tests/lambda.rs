@@ -365,3 +365,54 @@ fn a_bad_configuration_stops_the_function_at_cold_start_with_one_clear_line() {
         "{log}"
     );
 }
+
+/// An invocation whose upload failed left its other files in S3; its records, retried in
+/// other invocations (batched differently), wrote the rows again (issue 25, item 3). Now
+/// the failed invocation removes its files, the one stored despite its 500 too.
+#[test]
+fn a_failed_upload_leaves_nothing_and_retries_store_each_row_once() {
+    use support::moto::FaultProxy;
+    let s3 = moto();
+    s3.create_bucket("l-raw-f");
+    s3.create_bucket("l-lake-f");
+    let audit = std::fs::read(root().join("testdata/audit.log")).unwrap();
+    s3.put("l-raw-f", "a.log", audit.clone());
+    s3.put("l-raw-f", "b.log", audit);
+    let proxy = FaultProxy::start();
+    // Every attempt (the SDK makes 3) of one hour's file is stored, but answered 500.
+    proxy.set(
+        r#"[{"op": "PutObject", "key_contains": "day=30/hour=17", "action": "status_after", "status": 500, "times": 3}]"#,
+    );
+    let lambda = Lambda::start(&[
+        ("JWAS_OUT", "s3://l-lake-f/t/"),
+        ("AWS_ENDPOINT_URL", &proxy.url),
+    ]);
+    let both = json!({"Records": [
+        record("m1", "l-raw-f", "a.log", false),
+        record("m2", "l-raw-f", "b.log", false),
+    ]});
+    let mut failed = failures(&lambda.invoke(&both));
+    failed.sort();
+    assert_eq!(failed, ["m1", "m2"], "{}", lambda.log());
+    assert_eq!(proxy.injected("PutObject"), 3);
+    assert!(proxy.seen("DeleteObject") > 0, "{}", lambda.log());
+    assert_eq!(s3.list("l-lake-f", "t/"), Vec::new(), "{}", lambda.log());
+    // The queue hands the two records back in two invocations.
+    for (id, key) in [("m1", "a.log"), ("m2", "b.log")] {
+        let one = json!({"Records": [record(id, "l-raw-f", key, false)]});
+        assert_eq!(
+            failures(&lambda.invoke(&one)),
+            Vec::<String>::new(),
+            "{}",
+            lambda.log()
+        );
+    }
+    let got = TempDir::new("lambda-failed-upload");
+    s3.download("l-lake-f", "t/", got.path());
+    let rows = rows_by_object(got.path());
+    let per_copy = expected()["audit.log"]["events"]["Juniper.Audit"]
+        .as_u64()
+        .unwrap() as usize;
+    assert_eq!(rows.get("s3://l-raw-f/a.log"), Some(&per_copy), "{rows:?}");
+    assert_eq!(rows.get("s3://l-raw-f/b.log"), Some(&per_copy), "{rows:?}");
+}

@@ -482,3 +482,84 @@ fn the_worker_writes_at_the_partition_level_given() {
     }
     drained(s3, &queue);
 }
+
+/// A batch whose upload fails (here a PUT stored but answered 500, on every attempt)
+/// leaves its messages on the queue; retried, every row is stored once. (The retried
+/// messages come back together, so the retry has the failed batch's name and replaces its
+/// files either way; `tests/lambda.rs` splits a failed batch's records to show that its
+/// files are removed, issue 25 item 3.)
+#[test]
+fn put_errors_leave_every_row_exactly_once() {
+    use support::moto::FaultProxy;
+    let s3 = moto();
+    let queue = notified_uploads(s3, "puterr", &[("VisibilityTimeout", "3")], 12);
+    s3.create_bucket("lake-puterr");
+    let proxy = FaultProxy::start();
+    // Every attempt of the first PUT of one hour's file is stored but answered 500 (the
+    // SDK tries 3 times): its batch fails after writing its other files.
+    proxy.set(
+        r#"[{"op": "PutObject", "key_contains": "day=30/hour=17", "action": "status_after", "status": 500, "times": 3}]"#,
+    );
+    let mut args = worker_args(&queue, "s3://lake-puterr/t", "12s");
+    args.extend(["--batch-bytes", "4000", "--partition", "hour"]);
+    let child = proxy
+        .command(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = finish(child);
+    assert!(proxy.injected("PutObject") > 0, "{log}");
+    assert!(
+        log.contains("writing a batch failed"),
+        "no batch failed: {log}"
+    );
+    let out = TempDir::new("worker-puterr");
+    s3.download("lake-puterr", "t/", out.path());
+    assert_eq!(
+        row_ids(out.path()),
+        (12 * audit_rows(), 12 * audit_rows()),
+        "{log}"
+    );
+    drained(s3, &queue);
+}
+
+/// A GET that was never answered kept the worker's message invisible for as long as the
+/// worker lived, so it never reached its dead-letter queue (issue 25, item 4). Now a batch
+/// that moves no S3 byte for --stuck-after has its messages' visibility no longer
+/// extended: the message comes back while the worker is still stuck.
+#[test]
+fn a_stuck_batch_is_no_longer_extended() {
+    use support::moto::FaultProxy;
+    let s3 = moto();
+    let queue = notified_uploads(s3, "stuck", &[("VisibilityTimeout", "2")], 0);
+    let proxy = FaultProxy::start();
+    proxy.set(r#"[{"op": "GetObject", "action": "hang", "seconds": 120}]"#);
+    s3.put("w-stuck", "logs/one.log", audit_log());
+    let out = TempDir::new("worker-stuck");
+    let out_s = out.str();
+    let mut args = worker_args(&queue, &out_s, "120s");
+    args.extend(["--request-timeout", "110s", "--stuck-after", "3s"]);
+    let mut child = proxy
+        .command(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The worker takes the message (moto's notification can take a moment), then hangs
+    // on its GET; the heartbeat extends the message for 3 s, then stops.
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let mut back = Vec::new();
+    while back.is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_secs(2));
+        if proxy.seen("GetObject") > 0 {
+            back = s3.receive_ids(&queue);
+        }
+    }
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    // The object's message (and the bucket's s3:TestEvent, if it was held with it).
+    assert!(!back.is_empty(), "the message never came back\n{log}");
+    assert!(log.contains("no longer extending"), "{log}");
+}

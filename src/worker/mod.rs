@@ -67,10 +67,20 @@ pub struct WorkerOptions {
     pub idle_exit: Option<Duration>,
     /// How often the stats line is logged.
     pub stats_every: Duration,
+    /// A batch whose S3 reads and writes make no progress for this long is stuck: the
+    /// heartbeat stops extending its messages' visibility (see [`default_stuck_after`]).
+    pub stuck_after: Duration,
     /// Parsing and table options; log type and source come from `sources`.
     pub job: JobOptions,
     /// Which objects, as what.
     pub sources: Sources,
+}
+
+/// The default [`WorkerOptions::stuck_after`]: twice the time a request may take with its
+/// retries ([`crate::s3::Timeouts::operation`]), as every S3 request ends (or fails)
+/// within that.
+pub fn default_stuck_after(timeouts: &crate::s3::Timeouts) -> Duration {
+    timeouts.operation().saturating_mul(2)
 }
 
 /// Counts since the worker started.
@@ -249,6 +259,8 @@ impl Worker {
             self.opts.queue_url.clone(),
             Arc::clone(&self.in_flight),
             visibility,
+            Arc::clone(&self.s3),
+            self.opts.stuck_after,
         ));
         let mut last_message = Instant::now();
         let mut last_stats = Instant::now();
@@ -447,14 +459,44 @@ impl Worker {
 }
 
 /// Extends the visibility timeout of held messages every third of it.
-async fn heartbeat(sqs: Client, queue_url: String, in_flight: InFlight, visibility: i32) {
-    let every = Duration::from_secs((visibility.max(3) / 3) as u64);
+/// Work that moves no S3 byte for `stuck_after` ([`S3::progress`] unchanged) is stuck: its
+/// messages are no longer extended, so they come back after their visibility timeout (and
+/// end in the dead-letter queue if they keep getting stuck) instead of staying invisible
+/// for as long as the worker lives.
+async fn heartbeat(
+    sqs: Client,
+    queue_url: String,
+    in_flight: InFlight,
+    visibility: i32,
+    s3: Arc<S3>,
+    stuck_after: Duration,
+) {
+    let every = Duration::from_secs((visibility.max(3) / 3) as u64)
+        .min(stuck_after.max(Duration::from_secs(1)));
+    let mut last = (s3.progress(), Instant::now());
+    let mut warned = false;
     loop {
         tokio::time::sleep(every).await;
         let held: Vec<(String, String)> = match in_flight.lock() {
             Ok(f) => f.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
             Err(_) => return,
         };
+        let progress = s3.progress();
+        if held.is_empty() || progress != last.0 {
+            last = (progress, Instant::now());
+            warned = false;
+        }
+        if last.1.elapsed() >= stuck_after {
+            if !warned {
+                warn!(
+                    messages = held.len(),
+                    stuck_for = ?last.1.elapsed(),
+                    "the batch in hand moved no S3 byte for too long: no longer extending its messages' visibility, so they come back to be retried"
+                );
+                warned = true;
+            }
+            continue;
+        }
         for chunk in held.chunks(10) {
             let entries: Vec<_> = chunk
                 .iter()
