@@ -99,14 +99,16 @@ pub fn output_name(input: &Input) -> String {
     format!("{:016x}", (input.identity().digest() >> 64) as u64)
 }
 
-/// Parses one local input (or standard input) and writes its rows and rejected events.
+/// Parses one local input (or standard input, read to its end first: see
+/// [`Input::spooled`]) and writes its rows and rejected events.
 pub fn process(
     input: &Input,
     opts: &JobOptions,
     dest: &mut Destination<'_>,
     rejected: &mut RejectedTo<'_>,
 ) -> Result<InputSummary, Error> {
-    process_reader(input, input.open()?, opts, dest, rejected, Wait::Stored)
+    let input = input.clone().spooled()?;
+    process_reader(&input, input.open()?, opts, dest, rejected, Wait::Stored)
 }
 
 /// When [`process_reader`] returns.

@@ -808,6 +808,12 @@ fn parse(mut args: ParseArgs) -> Result<ExitCode> {
         }
     }
     let (inputs, repeats) = source::distinct(inputs);
+    // Standard input is read to its end first: its identity (row ids, file names) comes
+    // from its bytes.
+    let inputs = inputs
+        .into_iter()
+        .map(Input::spooled)
+        .collect::<Result<Vec<_>, _>>()?;
     for r in &repeats {
         say!(
             "jwas: {} is the same input as {}: parsed once",
@@ -893,7 +899,17 @@ fn parse(mut args: ParseArgs) -> Result<ExitCode> {
     // after the next input has been parsed: uploads overlap parsing, and a failed upload
     // is still reported against its input.
     let mut unsynced: Option<(usize, Arc<dyn sink::Store>)> = None;
+    // SIGINT or SIGTERM from here on stops the run: no input starts, the ones in hand are
+    // given up (their files removed, as for any failed input), the summary says so.
+    let stop = Arc::new(AtomicBool::new(false));
+    let signal = Arc::new(std::sync::atomic::AtomicI32::new(0));
+    catch_signals(&stop, &signal);
+    // Inputs given up because the run was stopped, not failed.
+    let mut given_up = vec![false; inputs.len()];
     let report = |name: &str, e: Error| {
+        if stop.load(Ordering::SeqCst) {
+            return;
+        }
         // Read errors name the input already; others (writes) get it in front.
         let e = match e {
             Error::Read { .. } => anyhow::Error::from(e),
@@ -925,7 +941,7 @@ fn parse(mut args: ParseArgs) -> Result<ExitCode> {
     let side_by_side = !to_stdout && args.rejected.is_none() && opts.pipeline.threads > 1;
     let small = |i: usize| side_by_side && i < inputs.len() && job::is_small(&inputs[i], &opts);
     let mut i = 0;
-    while i < inputs.len() {
+    while i < inputs.len() && !stop.load(Ordering::SeqCst) {
         let mut end = i;
         while small(end) {
             end += 1;
@@ -934,8 +950,11 @@ fn parse(mut args: ParseArgs) -> Result<ExitCode> {
             settle(unsynced.take(), &mut failed, &outcomes);
             let mut at = i;
             let mut next = || {
+                if stop.load(Ordering::SeqCst) {
+                    return None;
+                }
                 let input = inputs.get(at).filter(|_| at < end)?.clone();
-                let raw = open_counted(&input, ahead.as_mut(), &read).map(|(r, c)| {
+                let raw = open_counted(&input, ahead.as_mut(), &read, &stop).map(|(r, c)| {
                     compressions[at] = c;
                     r
                 });
@@ -946,6 +965,7 @@ fn parse(mut args: ParseArgs) -> Result<ExitCode> {
                 match result {
                     Ok(s) => outcomes[j] = Some(s),
                     Err(e) => {
+                        given_up[j] = stop.load(Ordering::SeqCst);
                         report(&input.name(), e);
                         failed[j] = true;
                     }
@@ -964,7 +984,7 @@ fn parse(mut args: ParseArgs) -> Result<ExitCode> {
                 rejected = RejectedTo::Store(Arc::clone(s));
             }
         }
-        let raw = open_counted(input, ahead.as_mut(), &read).map(|(r, c)| {
+        let raw = open_counted(input, ahead.as_mut(), &read, &stop).map(|(r, c)| {
             compressions[i] = c;
             r
         });
@@ -983,6 +1003,7 @@ fn parse(mut args: ParseArgs) -> Result<ExitCode> {
                 if let Some(s) = scoped {
                     let _ = s.sync();
                 }
+                given_up[i] = stop.load(Ordering::SeqCst);
                 report(&input.name(), e);
                 failed[i] = true;
             }
@@ -1046,6 +1067,23 @@ fn parse(mut args: ParseArgs) -> Result<ExitCode> {
         amount(bytes),
         bytes as f64 / 1e6 / secs.max(1e-3)
     );
+    let got = signal.load(Ordering::SeqCst);
+    if got != 0 {
+        let kept = summaries.len();
+        let gave_up = given_up.iter().filter(|g| **g).count();
+        let failed_too = failures - gave_up;
+        let not_started = inputs.len() - kept - failures;
+        say!(
+            "jwas: stopped by {}: {kept} input(s) finished and kept, {gave_up} in hand given up (none of their files left), {not_started} not started{}",
+            if got == 15 { "SIGTERM" } else { "SIGINT" },
+            if failed_too > 0 {
+                format!(", {failed_too} failed")
+            } else {
+                String::new()
+            }
+        );
+        return Ok(ExitCode::from(128 + got as u8));
+    }
     if failures > 0 {
         say!("jwas: {failures} input(s) failed");
         return Ok(ExitCode::from(1));
@@ -1063,12 +1101,53 @@ fn open_counted(
     input: &Input,
     ahead: Option<&mut ReadAhead<'_>>,
     read: &Arc<AtomicU64>,
+    stop: &Arc<AtomicBool>,
 ) -> Result<(Box<dyn std::io::Read + Send>, &'static str), Error> {
     let raw = match ahead.and_then(ReadAhead::next_reader) {
         Some(raw) => raw,
         None => input.open_raw()?,
     };
+    let raw = source::Stoppable::new(raw, Arc::clone(stop));
     source::open_detected(input, Box::new(source::Counted::new(raw, Arc::clone(read))))
+}
+
+/// Catches SIGINT and SIGTERM from now on: the first sets `stop` and is remembered in
+/// `signal` (its number); a second one ends the process at once (exit 128 + its number).
+fn catch_signals(stop: &Arc<AtomicBool>, signal: &Arc<std::sync::atomic::AtomicI32>) {
+    let (stop, signal) = (Arc::clone(stop), Arc::clone(signal));
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            let _ = ready_tx.send(());
+            return;
+        };
+        rt.block_on(async move {
+            use tokio::signal::unix::{signal as on, SignalKind};
+            let (Ok(mut int), Ok(mut term)) =
+                (on(SignalKind::interrupt()), on(SignalKind::terminate()))
+            else {
+                let _ = ready_tx.send(());
+                return;
+            };
+            let _ = ready_tx.send(());
+            for n in 0.. {
+                let got = tokio::select! {
+                    _ = int.recv() => 2,
+                    _ = term.recv() => 15,
+                };
+                if n > 0 {
+                    std::process::exit(128 + got);
+                }
+                signal.store(got, Ordering::SeqCst);
+                stop.store(true, Ordering::SeqCst);
+            }
+        });
+    });
+    // The handlers are in place before any input is parsed.
+    let _ = ready_rx.recv();
 }
 
 fn is_pipe(e: &Error) -> bool {

@@ -676,3 +676,104 @@ fn an_output_path_that_is_a_file_is_one_clear_error() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("exists and is not a directory"), "{stderr}");
 }
+
+/// Runs `jwas parse - --out <out>` with `stdin` on standard input; its stderr.
+fn parse_stdin(out: &TempDir, stdin: &[u8]) -> String {
+    let mut child = jwas_cmd(&[
+        "parse",
+        "-",
+        "--out",
+        &out.str(),
+        "--reference-time",
+        REFERENCE,
+    ])
+    .stdin(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    stderr
+}
+
+/// Two different streams on standard input were both named `d64508891b023605-*` and the
+/// second replaced the first's files (issue 25, item 2). Standard input's identity now
+/// comes from its bytes: different streams add up, the same bytes again replace.
+#[test]
+fn different_streams_on_standard_input_never_share_a_file() {
+    // As `head -40` and `tail -37` cut it (the file is not all UTF-8).
+    let log = std::fs::read(root().join("testdata/mixed.log")).unwrap();
+    let lines: Vec<&[u8]> = log.split_inclusive(|b| *b == b'\n').collect();
+    let head: Vec<u8> = lines[..40].concat();
+    let tail: Vec<u8> = lines[lines.len() - 37..].concat();
+    let out = TempDir::new("stdin-two");
+    let first = reported_rows(&parse_stdin(&out, &head));
+    let after_first = files(out.path());
+    let second = reported_rows(&parse_stdin(&out, &tail));
+    let mut sum = first.clone();
+    for (t, n) in &second {
+        *sum.entry(t.clone()).or_default() += n;
+    }
+    assert_eq!(stored_rows(out.path()), sum);
+    // The same bytes piped again replace their own files: nothing is added.
+    let before = files(out.path());
+    parse_stdin(&out, &head);
+    assert_eq!(files(out.path()), before);
+    assert!(after_first.iter().all(|f| before.contains(f)));
+    assert_eq!(stored_rows(out.path()), sum);
+}
+
+/// SIGINT 2 s into a large input exited 130 with thousands of that input's files committed
+/// and nothing said (issue 25, item 5). Now the input in hand is given up and its files
+/// removed (or finished whole), no input starts after it, and the summary says so.
+#[test]
+fn a_signal_gives_up_the_input_in_hand_and_starts_no_other() {
+    let d = TempDir::new("signal");
+    let big = d.path().join("big.log");
+    let (data, _) = jwas::gen::generate_to_vec(&jwas::gen::GenOptions {
+        seed: 11,
+        bytes: 48 << 20,
+        events_per_second: 0.01,
+        ..jwas::gen::GenOptions::default()
+    });
+    std::fs::write(&big, &data).unwrap();
+    for (signal, code, name) in [("-INT", 130, "SIGINT"), ("-TERM", 143, "SIGTERM")] {
+        let out = TempDir::new("signal-out");
+        let child = jwas_cmd(&[
+            "parse",
+            &big.display().to_string(),
+            "testdata/mws.log",
+            "--out",
+            &out.str(),
+            "--reference-time",
+            REFERENCE,
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+        // Files of the big input are being committed.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while files(out.path()).len() < 100 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let pid = child.id().to_string();
+        assert!(std::process::Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .unwrap()
+            .success());
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(code), "{stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "jwas: stopped by {name}: 0 input(s) finished and kept, 1 in hand given up (none of their files left), 1 not started"
+            )),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("jwas: error"), "{stderr}");
+        assert_eq!(files(out.path()), Vec::<String>::new(), "{stderr}");
+    }
+}

@@ -52,10 +52,94 @@ pub enum Input {
         /// Last modification time, the default reference time for year inference.
         mtime: Option<DateTime<Utc>>,
     },
-    /// Standard input (`-`).
+    /// Standard input (`-`), as named on the command line: [`Input::spooled`] reads it
+    /// before it is parsed, so that its identity comes from its bytes.
     Stdin,
+    /// Standard input read to its end ([`Input::spooled`]).
+    Spooled(Spooled),
     /// An S3 object, as listed.
     S3(S3Object),
+}
+
+/// Standard input read to its end into an unnamed temporary file (under the system's
+/// temporary directory, `TMPDIR`; removed from the directory at once, so nothing is left
+/// even after a crash), with the size and a 128-bit hash (xxh3) of its bytes. Its identity
+/// is those, so two different streams never share row ids or file names, and the same
+/// bytes piped twice replace the same files. The cost: the stream is stored once on disk
+/// (usually the page cache) and rows appear only after it ends.
+#[derive(Clone, Debug)]
+pub struct Spooled {
+    /// Bytes read.
+    pub size: u64,
+    /// xxh3-128 of the bytes.
+    pub digest: u128,
+    file: std::sync::Arc<File>,
+}
+
+impl PartialEq for Spooled {
+    fn eq(&self, other: &Self) -> bool {
+        (self.size, self.digest) == (other.size, other.digest)
+    }
+}
+
+impl Eq for Spooled {}
+
+impl Spooled {
+    /// Reads `r` to its end into a temporary file.
+    pub fn read(mut r: impl Read) -> std::io::Result<Spooled> {
+        use std::io::Write;
+        static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!(".jwas-stdin-{}-{seq}", std::process::id()));
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)?;
+        // Unnamed from here on: the data lives as long as the handle.
+        let _ = std::fs::remove_file(&path);
+        let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+        let mut buf = vec![0u8; 1 << 20];
+        let mut size = 0u64;
+        loop {
+            let n = match r.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            hasher.update(&buf[..n]);
+            file.write_all(&buf[..n])?;
+            size += n as u64;
+        }
+        Ok(Spooled {
+            size,
+            digest: hasher.digest128(),
+            file: std::sync::Arc::new(file),
+        })
+    }
+
+    /// Its bytes from the start.
+    fn reader(&self) -> SpooledReader {
+        SpooledReader {
+            file: std::sync::Arc::clone(&self.file),
+            at: 0,
+        }
+    }
+}
+
+/// Reads a [`Spooled`] file at its own offset (`pread`), whatever other readers do.
+struct SpooledReader {
+    file: std::sync::Arc<File>,
+    at: u64,
+}
+
+impl Read for SpooledReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = std::os::unix::fs::FileExt::read_at(&*self.file, buf, self.at)?;
+        self.at += n as u64;
+        Ok(n)
+    }
 }
 
 /// An S3 object: where it is and what identifies this version of it.
@@ -192,7 +276,7 @@ impl Input {
     pub fn name(&self) -> String {
         match self {
             Input::File { path, .. } => path.display().to_string(),
-            Input::Stdin => "-".to_owned(),
+            Input::Stdin | Input::Spooled(_) => "-".to_owned(),
             Input::S3(o) => o.uri(),
         }
     }
@@ -216,6 +300,11 @@ impl Input {
                 size: None,
                 version: None,
             },
+            Input::Spooled(s) => InputIdentity {
+                uri: "-".into(),
+                size: Some(s.size),
+                version: Some(format!("xxh3:{:032x}", s.digest)),
+            },
             Input::S3(o) => InputIdentity {
                 uri: o.uri(),
                 size: Some(o.size),
@@ -236,11 +325,26 @@ impl Input {
         }
     }
 
+    /// Standard input read to its end ([`Spooled`]), so that its identity comes from its
+    /// bytes; any other input as it is.
+    pub fn spooled(self) -> Result<Input, Error> {
+        match self {
+            Input::Stdin => Spooled::read(std::io::stdin().lock())
+                .map(Input::Spooled)
+                .map_err(|source| Error::Read {
+                    input: "- (reading standard input into a temporary file)".into(),
+                    source,
+                }),
+            other => Ok(other),
+        }
+    }
+
     /// Its size as stored (compressed, if it is), when known: not for standard input.
     pub fn stored_size(&self) -> Option<u64> {
         match self {
             Input::File { size, .. } => Some(*size),
             Input::Stdin => None,
+            Input::Spooled(s) => Some(s.size),
             Input::S3(o) => Some(o.size),
         }
     }
@@ -249,7 +353,7 @@ impl Input {
     pub fn modified(&self) -> Option<DateTime<Utc>> {
         match self {
             Input::File { mtime, .. } => *mtime,
-            Input::Stdin => None,
+            Input::Stdin | Input::Spooled(_) => None,
             Input::S3(o) => o.modified,
         }
     }
@@ -270,6 +374,7 @@ impl Input {
                 })?)
             }
             Input::Stdin => Box::new(std::io::stdin()),
+            Input::Spooled(s) => Box::new(s.reader()),
             Input::S3(o) => {
                 return Err(Error::Input {
                     input: o.uri(),
@@ -300,6 +405,31 @@ impl<R: Read> Read for Counted<R> {
         self.count
             .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
         Ok(n)
+    }
+}
+
+/// A reader that fails (with an error saying so) once `stop` is set: an input in hand is
+/// given up when the run is stopped (SIGINT, SIGTERM), and, as for any failed input, none
+/// of its files is left.
+pub struct Stoppable<R> {
+    inner: R,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl<R: Read> Stoppable<R> {
+    /// `inner`, until `stop` is set.
+    pub fn new(inner: R, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) -> Stoppable<R> {
+        Stoppable { inner, stop }
+    }
+}
+
+impl<R: Read> Read for Stoppable<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.stop.load(std::sync::atomic::Ordering::Relaxed) {
+            // Not ErrorKind::Interrupted: readers retry that.
+            return Err(std::io::Error::other("stopped by a signal"));
+        }
+        self.inner.read(buf)
     }
 }
 
