@@ -435,8 +435,13 @@ pub struct PartitionReport {
     pub merged: bool,
     /// An interrupted earlier run was finished or undone.
     pub recovered: bool,
-    /// Why the partition was left as it was.
+    /// Why the partition was left as it was, or (with `unfinished`) why its merge was not
+    /// finished.
     pub error: Option<Error>,
+    /// The merged files were complete, but removing the merged-away files (or the
+    /// manifest) failed: the partition holds both, with a manifest the next run finishes
+    /// the merge by.
+    pub unfinished: bool,
 }
 
 /// Totals over the partitions of a plan.
@@ -460,6 +465,10 @@ pub struct Summary {
     pub rows_after: u64,
     /// The partitions that failed, and why; they are left as they were.
     pub failed: Vec<(String, Error)>,
+    /// The partitions merged whose merged-away files could not all be removed, and why:
+    /// they hold the merged files and some originals (rows twice) until the next run
+    /// finishes the merge from its manifest.
+    pub unfinished: Vec<(String, Error)>,
 }
 
 impl Summary {
@@ -472,8 +481,10 @@ impl Summary {
         self.bytes_before += r.bytes_before;
         self.rows_before += r.rows_before;
         self.rows_after += r.rows_after;
-        if let Some(e) = r.error {
-            self.failed.push((r.dir, e));
+        match r.error {
+            Some(e) if r.unfinished => self.unfinished.push((r.dir, e)),
+            Some(e) => self.failed.push((r.dir, e)),
+            None => {}
         }
     }
 
@@ -576,6 +587,7 @@ impl Plan {
             merged: false,
             recovered: !p.manifests.is_empty(),
             error: None,
+            unfinished: false,
         };
         if self.opts.dry_run {
             report.merged = needs_merge(&p.files);
@@ -658,12 +670,14 @@ impl Plan {
             manifest("complete", &parts).as_bytes(),
         )?;
         store.sync()?;
+        report.unfinished = true;
         for f in &files {
             if !parts.iter().any(|k| k == file_name(&f.key)) {
                 store.remove(&f.key)?;
             }
         }
         store.remove(&manifest_key)?;
+        report.unfinished = false;
         report.merged = true;
         report.files_after = parts.len();
         report.rows_before = rows_before;

@@ -56,6 +56,16 @@ pub enum Error {
         /// One line for the user.
         message: String,
     },
+    /// `jwas enqueue` stopped part-way: some messages were queued before the failure.
+    #[error("queueing stopped after {sent} message(s) ({done})")]
+    Enqueue {
+        /// Messages queued before the failure.
+        sent: u64,
+        /// Which objects' messages were all queued, and how to go on from there.
+        done: String,
+        /// The failure.
+        source: Box<Error>,
+    },
     /// A worker thread panicked (a bug in jwas).
     #[error("a worker thread failed: {0}")]
     Worker(String),

@@ -285,6 +285,10 @@ struct EnqueueArgs {
     /// The queue the workers read.
     #[arg(long)]
     queue_url: String,
+    /// Only objects whose key comes after this one (in key order): to go on from where a
+    /// failed run stopped (its error names the key).
+    #[arg(long)]
+    start_after: Option<String>,
     #[command(flatten)]
     s3: S3Args,
 }
@@ -662,8 +666,16 @@ fn compact(args: CompactArgs) -> Result<ExitCode> {
             Escaped(&jwas::s3::chain(e))
         );
     }
-    if !summary.failed.is_empty() {
-        say!("jwas: {} partition(s) failed", summary.failed.len());
+    for (dir, e) in &summary.unfinished {
+        say!(
+            "jwas: {}: merged, but not every merged-away file could be removed: {}; it holds the merged file(s) and some of the originals (their rows twice) until the next jwas compact, which finishes the merge",
+            Escaped(&plan.location(dir)),
+            Escaped(&jwas::s3::chain(e))
+        );
+    }
+    let failures = summary.failed.len() + summary.unfinished.len();
+    if failures > 0 {
+        say!("jwas: {failures} partition(s) failed");
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
@@ -681,7 +693,7 @@ fn amount(bytes: u64) -> String {
 fn enqueue(args: EnqueueArgs) -> Result<()> {
     let s3 = S3::connect(&args.s3.config())?;
     let uri = S3Uri::new(&args.bucket, &args.prefix)?;
-    let n = jwas::worker::enqueue(&s3, &uri, &args.queue_url)?;
+    let n = jwas::worker::enqueue(&s3, &uri, &args.queue_url, args.start_after.as_deref())?;
     println!("queued {n} object(s) from {uri} to {}", args.queue_url);
     Ok(())
 }

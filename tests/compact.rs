@@ -478,3 +478,45 @@ fn worker_batches_on_s3_compact_to_one_file_an_hour_without_duplicates() {
     let (_, again) = expect_exit(s3.jwas(&args), &args, 0);
     assert!(again.contains("0 merged"), "{again}");
 }
+
+/// With DeleteObject failing, compact said "left as it was" while the partition held the
+/// merged file and the originals (issue 25, item 9). Now it says what is there and that
+/// the next run finishes the merge, which it does.
+#[test]
+fn a_failed_removal_says_what_is_left_and_the_next_run_finishes() {
+    use support::moto::FaultProxy;
+    let s3 = moto();
+    s3.create_bucket("c-del");
+    let audit = std::fs::read(root().join("testdata/audit.log")).unwrap();
+    s3.create_bucket("c-del-raw");
+    for i in 0..3 {
+        s3.put("c-del-raw", &format!("logs/{i}.log"), audit.clone());
+    }
+    let args = ["parse", "s3://c-del-raw/logs/", "--out", "s3://c-del/t/"];
+    expect_exit(s3.jwas(&args), &args, 0);
+    let proxy = FaultProxy::start();
+    // Only the merged-away Parquet files: the merge itself goes through.
+    proxy.set(r#"[{"op": "DeleteObject", "key_contains": ".parquet", "action": "status", "status": 500}]"#);
+    let args = ["compact", "s3://c-del/t/", "--threads", "1"];
+    let (_, said) = expect_exit(proxy.command(&args).output().unwrap(), &args, 1);
+    assert!(
+        said.contains("merged, but not every merged-away file could be removed"),
+        "{said}"
+    );
+    assert!(
+        said.contains("until the next jwas compact, which finishes the merge"),
+        "{said}"
+    );
+    assert!(!said.contains("left as it was"), "{said}");
+    let (_, again) = expect_exit(s3.jwas(&args), &args, 0);
+    assert!(
+        again.contains("recovered from an interrupted run"),
+        "{again}"
+    );
+    let after = TempDir::new("compact-del-after");
+    s3.download("c-del", "t/", after.path());
+    let rows = table_rows(after.path());
+    let distinct: BTreeSet<&String> = rows.iter().collect();
+    assert_eq!(rows.len(), distinct.len());
+    assert!(partitions(after.path()).values().all(|f| f.len() == 1));
+}

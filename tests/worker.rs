@@ -563,3 +563,40 @@ fn a_stuck_batch_is_no_longer_extended() {
     assert!(!back.is_empty(), "the message never came back\n{log}");
     assert!(log.contains("no longer extending"), "{log}");
 }
+
+/// `jwas enqueue` failing part-way said nothing of the messages it had sent, so a rerun
+/// queued them again (issue 25, item 9). Now the error says how many and up to which key,
+/// and `--start-after` goes on from there: every object is queued once.
+#[test]
+fn enqueue_failing_part_way_says_how_far_it_got() {
+    use support::moto::FaultProxy;
+    let s3 = moto();
+    s3.create_bucket("w-enq");
+    let queue = s3.create_queue("q-enq", &[]);
+    for i in 0..35 {
+        s3.put("w-enq", &format!("b/{i:02}.log"), audit_log());
+    }
+    let proxy = FaultProxy::start();
+    // The first two batches of 10 go through; every attempt of the third fails.
+    proxy.set(r#"[{"op": "SendMessageBatch", "action": "status", "status": 500, "skip": 2}]"#);
+    let args = [
+        "enqueue",
+        "--bucket",
+        "w-enq",
+        "--prefix",
+        "b/",
+        "--queue-url",
+        &queue,
+    ];
+    let (_, stderr) = expect_exit(proxy.command(&args).output().unwrap(), &args, 1);
+    assert!(
+        stderr.contains("queueing stopped after 20 message(s) (all objects up to b/19.log in key order; go on with --start-after 'b/19.log')"),
+        "{stderr}"
+    );
+    assert_eq!(s3.queue_counts(&queue).0, 20);
+    let mut args = args.to_vec();
+    args.extend(["--start-after", "b/19.log"]);
+    let (stdout, _) = expect_exit(s3.jwas(&args), &args, 0);
+    assert!(stdout.contains("queued 15 object(s)"), "{stdout}");
+    assert_eq!(s3.queue_counts(&queue).0, 35);
+}

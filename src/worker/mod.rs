@@ -546,12 +546,58 @@ pub fn stop_on_signals(s3: &S3) -> watch::Receiver<bool> {
 }
 
 /// Sends one S3-event-shaped message per object under `s3://bucket/prefix` (as
-/// `jwas parse` lists it), in batches of 10; returns how many were queued.
-pub fn enqueue(s3: &S3, uri: &S3Uri, queue_url: &str) -> Result<u64, Error> {
+/// `jwas parse` lists it, in key order), after the key `start_after` if given, in batches
+/// of 10; returns how many were queued. A failure part-way is an [`Error::Enqueue`] that
+/// says how many were queued and the last key up to which all were, to go on from with
+/// `start_after`.
+pub fn enqueue(
+    s3: &S3,
+    uri: &S3Uri,
+    queue_url: &str,
+    start_after: Option<&str>,
+) -> Result<u64, Error> {
     let sqs = sqs_client(s3);
-    let objects = s3.list(uri)?;
+    let mut objects = s3.list(uri)?;
+    if let Some(after) = start_after {
+        objects.retain(|i| matches!(i, Input::S3(o) if o.key.as_str() > after));
+    }
     let mut sent = 0u64;
+    // The last key up to which every message was queued.
+    let mut through: Option<String> = None;
     for chunk in objects.chunks(10) {
+        if let Err(e) = enqueue_chunk(s3, &sqs, queue_url, chunk, &mut sent, &mut through) {
+            let done = match &through {
+                Some(key) => format!(
+                    "all objects up to {key} in key order; go on with --start-after '{key}'"
+                ),
+                None => "none in full".to_owned(),
+            };
+            return Err(Error::Enqueue {
+                sent,
+                done,
+                source: Box::new(e),
+            });
+        }
+    }
+    Ok(sent)
+}
+
+/// Queues one message per object of `chunk` (at most 10), retrying those SQS did not
+/// take; counts them into `sent` and moves `through` to the last key up to which all were
+/// queued.
+fn enqueue_chunk(
+    s3: &S3,
+    sqs: &Client,
+    queue_url: &str,
+    chunk: &[Input],
+    sent: &mut u64,
+    through: &mut Option<String>,
+) -> Result<(), Error> {
+    let key = |n: usize| match chunk.get(n) {
+        Some(Input::S3(o)) => Some(o.key.clone()),
+        _ => None,
+    };
+    {
         let mut entries: Vec<SendMessageBatchRequestEntry> = chunk
             .iter()
             .enumerate()
@@ -580,8 +626,17 @@ pub fn enqueue(s3: &S3, uri: &S3Uri, queue_url: &str) -> Result<u64, Error> {
                 )?
                 .map_err(|e| sqs_error(queue_url, e))?;
             let failed: Vec<String> = out.failed().iter().map(|f| f.id().to_owned()).collect();
-            sent += (entries.len() - failed.len()) as u64;
+            *sent += (entries.len() - failed.len()) as u64;
             entries.retain(|e| failed.iter().any(|f| f == e.id()));
+            // Entry ids are positions in the chunk: all before the first unsent are queued.
+            let first_unsent = entries
+                .iter()
+                .filter_map(|e| e.id().parse::<usize>().ok())
+                .min()
+                .unwrap_or(chunk.len());
+            if let Some(k) = first_unsent.checked_sub(1).and_then(key) {
+                *through = Some(k);
+            }
             if entries.is_empty() {
                 break;
             }
@@ -594,5 +649,5 @@ pub fn enqueue(s3: &S3, uri: &S3Uri, queue_url: &str) -> Result<u64, Error> {
             }
         }
     }
-    Ok(sent)
+    Ok(())
 }
