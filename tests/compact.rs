@@ -513,6 +513,7 @@ fn a_failed_removal_says_what_is_left_and_the_next_run_finishes() {
         again.contains("recovered from an interrupted run"),
         "{again}"
     );
+    assert!(!again.contains(", 0 recovered from"), "{again}");
     let after = TempDir::new("compact-del-after");
     s3.download("c-del", "t/", after.path());
     let rows = table_rows(after.path());
