@@ -521,3 +521,46 @@ fn a_failed_removal_says_what_is_left_and_the_next_run_finishes() {
     assert_eq!(rows.len(), distinct.len());
     assert!(partitions(after.path()).values().all(|f| f.len() == 1));
 }
+
+/// Parsing an input again after `jwas compact` adds a second copy of its rows next to the
+/// merged file (its files are named as before, and the merged file is not); the next
+/// compact removes it (same `p_row_id`s). This is the documented behaviour (README,
+/// "Reruns"; issue 25, item 10): the merged file does not say which inputs it holds.
+#[test]
+fn a_rerun_after_compaction_adds_a_copy_that_the_next_compaction_removes() {
+    let out = TempDir::new("compact-rerun");
+    let o = out.str();
+    let parse = || {
+        jwas_ok(
+            &[
+                "parse",
+                "testdata/mixed.log",
+                "--out",
+                &o,
+                "--reference-time",
+                REFERENCE,
+            ],
+            0,
+        )
+    };
+    parse();
+    let once = table_rows(out.path());
+    // One file an hour, not yet merged: nothing to do; a second set of inputs makes work.
+    parse_copies(out.path(), 1);
+    let with_copies = table_rows(out.path());
+    compact(out.path(), &[]);
+    assert_eq!(table_rows(out.path()), with_copies);
+    parse();
+    let twice = table_rows(out.path());
+    assert_eq!(
+        twice.len(),
+        with_copies.len() + once.len(),
+        "the rerun added a copy"
+    );
+    compact(out.path(), &[]);
+    assert_eq!(
+        table_rows(out.path()),
+        with_copies,
+        "the next compact removed it"
+    );
+}
