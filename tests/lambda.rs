@@ -416,3 +416,50 @@ fn a_failed_upload_leaves_nothing_and_retries_store_each_row_once() {
     assert_eq!(rows.get("s3://l-raw-f/a.log"), Some(&per_copy), "{rows:?}");
     assert_eq!(rows.get("s3://l-raw-f/b.log"), Some(&per_copy), "{rows:?}");
 }
+
+/// A GET that is never answered fails its record within the request timeout, so the
+/// invocation answers (with the record to retry) before Lambda's own deadline (issue 25,
+/// item 4).
+#[test]
+fn a_get_that_never_answers_fails_its_record_in_time() {
+    use support::moto::FaultProxy;
+    let s3 = moto();
+    s3.create_bucket("l-raw-h");
+    s3.create_bucket("l-lake-h");
+    s3.put(
+        "l-raw-h",
+        "a.log",
+        std::fs::read(root().join("testdata/audit.log")).unwrap(),
+    );
+    s3.put(
+        "l-raw-h",
+        "b.log",
+        std::fs::read(root().join("testdata/mws.log")).unwrap(),
+    );
+    let proxy = FaultProxy::start();
+    proxy
+        .set(r#"[{"op": "GetObject", "key_contains": "a.log", "action": "hang", "seconds": 120}]"#);
+    let lambda = Lambda::start(&[
+        ("JWAS_OUT", "s3://l-lake-h/t/"),
+        ("JWAS_REQUEST_TIMEOUT_SECS", "2"),
+        ("AWS_ENDPOINT_URL", &proxy.url),
+    ]);
+    let event = json!({"Records": [
+        record("m1", "l-raw-h", "a.log", false),
+        record("m2", "l-raw-h", "b.log", false),
+    ]});
+    let started = Instant::now();
+    let response = lambda.invoke(&event);
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "{}",
+        lambda.log()
+    );
+    assert_eq!(failures(&response), ["m1"], "{}", lambda.log());
+    let got = TempDir::new("lambda-hang");
+    s3.download("l-lake-h", "t/", got.path());
+    assert_eq!(
+        rows_by_object(got.path()).keys().collect::<Vec<_>>(),
+        ["s3://l-raw-h/b.log"]
+    );
+}

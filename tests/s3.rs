@@ -556,3 +556,54 @@ fn a_request_that_never_answers_fails_its_input() {
     }
     assert_eq!(keys("lake-hang", "put/"), Vec::<String>::new());
 }
+
+/// Faults that pass are retried and leave the same rows as a clean run: a 503 on the
+/// first LIST, GET and PUTs, a connection reset on a GET, a slow answer.
+#[test]
+fn passing_faults_are_retried_and_change_nothing() {
+    use support::moto::FaultProxy;
+    let s3 = moto();
+    s3.create_bucket("raw-retry");
+    s3.create_bucket("lake-retry");
+    for name in ["access", "mws", "security"] {
+        s3.put(
+            "raw-retry",
+            &format!("l/{name}.log"),
+            read(&format!("testdata/{name}.log")),
+        );
+    }
+    let clean = [
+        "parse",
+        "s3://raw-retry/l/",
+        "--out",
+        "s3://lake-retry/clean",
+        "--reference-time",
+        REFERENCE,
+    ];
+    expect_exit(s3.jwas(&clean), &clean, 0);
+    let proxy = FaultProxy::start();
+    proxy.set(
+        r#"[{"op": "ListObjectsV2", "action": "status", "status": 503, "times": 1},
+            {"op": "GetObject", "action": "status", "status": 503, "times": 1},
+            {"op": "GetObject", "action": "reset", "times": 1},
+            {"op": "PutObject", "action": "status", "status": 500, "times": 2},
+            {"op": "PutObject", "action": "delay", "seconds": 0.5, "times": 3}]"#,
+    );
+    let args = [
+        "parse",
+        "s3://raw-retry/l/",
+        "--out",
+        "s3://lake-retry/faulty",
+        "--reference-time",
+        REFERENCE,
+    ];
+    let (_, stderr) = expect_exit(proxy.command(&args).output().unwrap(), &args, 0);
+    for op in ["ListObjectsV2", "GetObject", "PutObject"] {
+        assert!(proxy.injected(op) > 0, "{op}: {}", proxy.stats());
+    }
+    let (a, b) = (TempDir::new("retry-clean"), TempDir::new("retry-faulty"));
+    s3.download("lake-retry", "clean/", a.path());
+    s3.download("lake-retry", "faulty/", b.path());
+    assert_eq!(files(a.path()), files(b.path()), "{stderr}");
+    assert_eq!(table_rows(a.path()), table_rows(b.path()));
+}
