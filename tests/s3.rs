@@ -224,15 +224,10 @@ fn one_object_to_a_local_directory_uses_last_modified_for_the_year() {
     }
 }
 
-#[test]
-fn a_large_file_is_a_multipart_upload_and_appears_whole() {
-    let s3 = moto();
-    s3.create_bucket("raw-d");
-    s3.create_bucket("lake-d");
-    let dir = TempDir::new("s3-large");
-    let log = dir.path().join("dense.log");
-    let log_s = log.display().to_string();
-    // About 12 MiB of audit events in under an hour: one NDJSON file over PART_BYTES.
+/// Writes about 12 MiB of audit events in under an hour to `path`: one output file of
+/// that hour is larger than PART_BYTES (a multipart upload).
+fn dense_audit(path: &std::path::Path) {
+    let p = path.display().to_string();
     jwas_ok(
         &[
             "gen",
@@ -245,10 +240,21 @@ fn a_large_file_is_a_multipart_upload_and_appears_whole() {
             "--start",
             "2024-03-20T10:00:00Z",
             "--out",
-            &log_s,
+            &p,
         ],
         0,
     );
+}
+
+#[test]
+fn a_large_file_is_a_multipart_upload_and_appears_whole() {
+    let s3 = moto();
+    s3.create_bucket("raw-d");
+    s3.create_bucket("lake-d");
+    let dir = TempDir::new("s3-large");
+    let log = dir.path().join("dense.log");
+    // About 12 MiB of audit events in under an hour: one NDJSON file over PART_BYTES.
+    dense_audit(&log);
     s3.put("raw-d", "dense.log.gz", gzip(&std::fs::read(&log).unwrap()));
     let args = [
         "parse",
@@ -455,22 +461,7 @@ fn a_failed_upload_leaves_none_of_the_inputs_files() {
     // One file over PART_BYTES (a multipart upload) among files of other hours.
     let dense = dir.path().join("dense.log");
     let dense_s = dense.display().to_string();
-    jwas_ok(
-        &[
-            "gen",
-            "--mb",
-            "12",
-            "--log-type",
-            "audit",
-            "--events-per-second",
-            "50",
-            "--start",
-            "2024-03-20T10:00:00Z",
-            "--out",
-            &dense_s,
-        ],
-        0,
-    );
+    dense_audit(&dense);
     let mut both = std::fs::read(&dense).unwrap();
     both.extend(std::fs::read(root().join("testdata/mixed.log")).unwrap());
     std::fs::write(&dense, both).unwrap();

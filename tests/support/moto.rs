@@ -12,6 +12,31 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Mutex, OnceLock};
 
+/// Starts `script` (a server that prints its `http://127.0.0.1:PORT` URL on its first line
+/// and stops when its standard input closes) with the venv's `python`; the child and URL.
+fn spawn_server(python: &str, script: &str, args: &[&str]) -> (Child, String) {
+    let python = python.trim();
+    let mut child = Command::new(python)
+        .arg(root().join(script))
+        .args(args)
+        .arg("--until-stdin-eof")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {python} {script}: {e}; {INSTALL}"));
+    let mut line = String::new();
+    if let Some(out) = child.stdout.take() {
+        let _ = BufReader::new(out).read_line(&mut line);
+    }
+    let url = line.trim().to_owned();
+    assert!(
+        url.starts_with("http://127.0.0.1:"),
+        "{script} did not start (printed {line:?}); {INSTALL}"
+    );
+    (child, url)
+}
+
 /// The running server.
 pub struct Moto {
     /// `http://127.0.0.1:PORT`.
@@ -42,23 +67,10 @@ fn start() -> Moto {
         "scripts/venv.sh failed:\n{}\n{INSTALL}",
         String::from_utf8_lossy(&venv.stderr)
     );
-    let python = String::from_utf8_lossy(&venv.stdout).trim().to_owned();
-    let mut child = Command::new(&python)
-        .arg(root().join("scripts/moto_server.py"))
-        .arg("--until-stdin-eof")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("starting {python} scripts/moto_server.py: {e}; {INSTALL}"));
-    let mut line = String::new();
-    if let Some(out) = child.stdout.take() {
-        let _ = BufReader::new(out).read_line(&mut line);
-    }
-    let url = line.trim().to_owned();
-    assert!(
-        url.starts_with("http://127.0.0.1:"),
-        "moto_server did not start (printed {line:?}); {INSTALL}"
+    let (child, url) = spawn_server(
+        &String::from_utf8_lossy(&venv.stdout),
+        "scripts/moto_server.py",
+        &[],
     );
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -335,23 +347,10 @@ impl FaultProxy {
             .arg(root().join("scripts/venv.sh"))
             .output()
             .unwrap_or_else(|e| panic!("running scripts/venv.sh: {e}; {INSTALL}"));
-        let python = String::from_utf8_lossy(&venv.stdout).trim().to_owned();
-        let mut child = Command::new(&python)
-            .arg(root().join("scripts/fault_proxy.py"))
-            .args(["--upstream", &moto.url, "--until-stdin-eof"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting scripts/fault_proxy.py: {e}"));
-        let mut line = String::new();
-        if let Some(out) = child.stdout.take() {
-            let _ = BufReader::new(out).read_line(&mut line);
-        }
-        let url = line.trim().to_owned();
-        assert!(
-            url.starts_with("http://127.0.0.1:"),
-            "fault_proxy.py did not start (printed {line:?})"
+        let (child, url) = spawn_server(
+            &String::from_utf8_lossy(&venv.stdout),
+            "scripts/fault_proxy.py",
+            &["--upstream", &moto.url],
         );
         FaultProxy { url, child }
     }
