@@ -30,13 +30,12 @@
 use crate::error::Error;
 use crate::job::JobOptions;
 use crate::logtype::LogType;
-use crate::s3::{S3Config, S3Store, S3};
-use crate::sink::{Compression, LocalStore, Partition, Store};
+use crate::s3::{S3Config, S3};
+use crate::sink::{Compression, Partition};
 use crate::source::S3Uri;
 use crate::worker::message;
 use crate::worker::sources::Sources;
 use crate::worker::{BatchWriter, Outcome, Stats};
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tracing::{info, warn};
 
@@ -191,13 +190,7 @@ impl Function {
             },
             ..S3Config::default()
         })?;
-        let store: Arc<dyn Store> = match S3Uri::parse(&config.out).transpose()? {
-            Some(uri) => {
-                s3.check_bucket(&uri)?;
-                Arc::new(S3Store::new(Arc::clone(&s3), &uri))
-            }
-            None => Arc::new(LocalStore::durable(&config.out)),
-        };
+        let store = crate::run::open_store(&config.out, Some(&s3), true)?;
         let sources = match config.sources.as_deref() {
             None => Sources::any_as(config.job.log_type),
             Some(text) => {

@@ -25,6 +25,7 @@ pub mod job;
 pub mod lambda;
 pub mod logtype;
 pub mod pipeline;
+pub mod run;
 #[cfg(feature = "s3")]
 pub mod s3;
 pub mod sink;

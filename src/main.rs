@@ -6,10 +6,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use jwas::columns::render;
 use jwas::compact::{self, CompactOptions};
-use jwas::job::{self, Destination, InputSummary, JobOptions, RejectedTo, Wait};
+use jwas::job::{InputSummary, JobOptions};
 use jwas::pipeline::{LineCounts, PipelineOptions, DEFAULT_BLOCK_BYTES, DEFAULT_MAX_EVENT_BYTES};
-use jwas::s3::{ReadAhead, S3Config, S3Store, S3};
-use jwas::sink::{self, LocalStore, TableOptions};
+use jwas::run::{self, Run};
+use jwas::s3::{S3Config, S3};
+use jwas::sink::{self, TableOptions};
 use jwas::source::{Escaped, Input, S3Uri};
 use jwas::worker::sources::Sources;
 use jwas::worker::{stop_on_signals, Worker, WorkerOptions};
@@ -548,7 +549,7 @@ fn worker(args: WorkerArgs) -> Result<()> {
     };
     let s3 = S3::connect(&args.s3.config())?;
     // Messages are deleted once their files are written: make that survive a crash.
-    let store = output_store(&args.out, Some(&s3), true)?;
+    let store = run::open_store(&args.out, Some(&s3), true)?;
     let opts = WorkerOptions {
         queue_url: args.queue_url,
         batch_window: args.batch_window,
@@ -565,23 +566,6 @@ fn worker(args: WorkerArgs) -> Result<()> {
     let stop = stop_on_signals(&s3);
     Worker::new(Arc::clone(&s3), store, opts, stop).run()?;
     Ok(())
-}
-
-/// Where tables go: `s3://bucket/prefix` (the bucket checked first) or a directory,
-/// whose commits are fsynced if `durable`.
-fn output_store(out: &str, s3: Option<&Arc<S3>>, durable: bool) -> Result<Arc<dyn sink::Store>> {
-    Ok(match (S3Uri::parse(out).transpose()?, s3) {
-        (Some(uri), Some(s3)) => {
-            s3.check_bucket(&uri)?;
-            Arc::new(S3Store::new(Arc::clone(s3), &uri))
-        }
-        (Some(uri), None) => anyhow::bail!("{uri}: no S3 client"),
-        (None, _) if std::path::Path::new(out).exists() && !std::path::Path::new(out).is_dir() => {
-            anyhow::bail!("--out {}: exists and is not a directory", Escaped(out))
-        }
-        (None, _) if durable => Arc::new(LocalStore::durable(out)),
-        (None, _) => Arc::new(LocalStore::new(out)),
-    })
 }
 
 fn compact(args: CompactArgs) -> Result<ExitCode> {
@@ -793,8 +777,6 @@ fn parse(mut args: ParseArgs) -> Result<ExitCode> {
     } else {
         None
     };
-    let mut inputs = Vec::new();
-    let mut skipped = Vec::new();
     let filter = source::WalkFilter {
         include: args.include.clone(),
         exclude: args
@@ -802,45 +784,33 @@ fn parse(mut args: ParseArgs) -> Result<ExitCode> {
             .clone()
             .unwrap_or_else(|| source::WalkFilter::default().exclude),
     };
-    for arg in &args.inputs {
-        let uri = arg.to_str().and_then(S3Uri::parse).transpose()?;
-        match (uri, &s3) {
-            (Some(uri), Some(s3)) => {
-                let found = s3.list(&uri)?;
-                if found.is_empty() {
-                    say!(
-                        "jwas: warning: {}: no objects (zero-size objects and folder keys are skipped)",
-                        Escaped(&uri.to_string())
-                    );
-                }
-                inputs.extend(found);
-            }
-            _ => source::expand_one(arg, &filter, &mut inputs, &mut skipped)
-                .context("finding inputs")?,
-        }
+    let found = run::find_inputs(&args.inputs, &filter, s3.as_deref()).map_err(|e| match e {
+        e @ Error::Read { .. } => anyhow::Error::from(e).context("finding inputs"),
+        e => e.into(),
+    })?;
+    for uri in &found.empty {
+        say!(
+            "jwas: warning: {}: no objects (zero-size objects and folder keys are skipped)",
+            Escaped(uri)
+        );
     }
-    let (inputs, repeats) = source::distinct(inputs);
-    // Standard input is read to its end first: its identity (row ids, file names) comes
-    // from its bytes.
-    let inputs = inputs
-        .into_iter()
-        .map(Input::spooled)
-        .collect::<Result<Vec<_>, _>>()?;
-    for r in &repeats {
+    for r in &found.repeats {
         say!(
             "jwas: {} is the same input as {}: parsed once",
             Escaped(&r.input.name()),
             Escaped(&r.same_as.name())
         );
     }
-    for s in skipped.iter().filter(|s| !s.by_name) {
+    for s in found.skipped.iter().filter(|s| !s.by_name) {
         say!(
             "jwas: warning: skipping {}: {}",
             Escaped(&s.path.display().to_string()),
             Escaped(&s.reason)
         );
     }
-    let store = output_store(&args.out, s3.as_ref(), false)?;
+    let store = (!to_stdout)
+        .then(|| run::open_store(&args.out, s3.as_ref(), false))
+        .transpose()?;
 
     let stdout = std::io::stdout();
     let mut stdout_lock = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
@@ -856,198 +826,48 @@ fn parse(mut args: ParseArgs) -> Result<ExitCode> {
         .as_ref()
         .map(|p| p.display().to_string())
         .unwrap_or_default();
-    let mut dest = if to_stdout {
-        Destination::Stream(&mut stdout_lock, "standard output")
-    } else {
-        Destination::Store(Arc::clone(&store))
+    let output = match &store {
+        Some(store) => run::Output::Store(Arc::clone(store)),
+        None => run::Output::Stream(&mut stdout_lock, "standard output"),
     };
-    let mut rejected = match (&mut rejected_file, to_stdout) {
-        (Some(f), _) => RejectedTo::Stream(f, &rejected_name),
-        (None, true) => RejectedTo::Stream(&mut stderr, "standard error"),
-        (None, false) => RejectedTo::Store(Arc::clone(&store)),
+    let mut job = Run::new(opts);
+    job.s3 = s3.as_deref();
+    job.concurrency = usize::from(args.concurrency);
+    job = match (&mut rejected_file, to_stdout) {
+        (Some(f), _) => job.rejected_to(f, &rejected_name),
+        (None, true) => job.rejected_to(&mut stderr, "standard error"),
+        (None, false) => job,
     };
+    // SIGINT or SIGTERM from here on stops the run: no input starts, the ones in hand are
+    // given up (their files removed, as for any failed input), the summary says so.
+    let signal = Arc::new(std::sync::atomic::AtomicI32::new(0));
+    catch_signals(&job.stop, &signal);
 
     // Progress in bytes as stored (compressed, if they are) against the inputs' total,
     // when it is known (not for standard input); shown only on a terminal.
-    let read = Arc::new(AtomicU64::new(0));
+    let read = Arc::clone(&job.read);
     let started = Instant::now();
-    let total_bytes: Option<u64> = inputs.iter().map(Input::stored_size).sum();
-    let (bar, template) = match total_bytes {
-        Some(total) => (
-            ProgressBar::new(total),
-            "{spinner} [{elapsed_precise}] {bar:30} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} ETA {eta} {wide_msg}",
-        ),
-        None => (
-            ProgressBar::new_spinner(),
-            "{spinner} [{elapsed_precise}] {binary_bytes} {binary_bytes_per_sec} {wide_msg}",
-        ),
-    };
-    bar.set_style(
-        ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    let ticking = Arc::new(AtomicBool::new(true));
-    let ticker = {
-        let (bar, read, ticking) = (bar.clone(), Arc::clone(&read), Arc::clone(&ticking));
-        std::thread::spawn(move || {
-            while ticking.load(Ordering::Relaxed) {
-                bar.set_position(read.load(Ordering::Relaxed));
-                std::thread::sleep(Duration::from_millis(100));
-            }
-        })
-    };
-    // S3 objects are opened `--concurrency` ahead: their downloads run while earlier
-    // inputs are parsed, each buffering a bounded number of chunks.
-    let objects = inputs
-        .iter()
-        .map(|i| match i {
-            Input::S3(o) => Some(o.clone()),
-            _ => None,
-        })
-        .collect();
-    let mut ahead = s3
-        .as_deref()
-        .map(|s3| ReadAhead::new(s3, objects, usize::from(args.concurrency)));
-    // Each input writes through its own scoped store, and its uploads are waited for only
-    // after the next input has been parsed: uploads overlap parsing, and a failed upload
-    // is still reported against its input.
-    let mut unsynced: Option<(usize, Arc<dyn sink::Store>)> = None;
-    // SIGINT or SIGTERM from here on stops the run: no input starts, the ones in hand are
-    // given up (their files removed, as for any failed input), the summary says so.
-    let stop = Arc::new(AtomicBool::new(false));
-    let signal = Arc::new(std::sync::atomic::AtomicI32::new(0));
-    catch_signals(&stop, &signal);
-    // Inputs given up because the run was stopped, not failed.
-    let mut given_up = vec![false; inputs.len()];
-    let report = |name: &str, e: Error| {
-        if stop.load(Ordering::SeqCst) {
-            return;
-        }
-        // Read errors name the input already; others (writes) get it in front.
-        let e = match e {
-            Error::Read { .. } => anyhow::Error::from(e),
-            e => anyhow::Error::from(e).context(name.to_owned()),
-        };
-        bar.suspend(|| say!("jwas: error: {}", Escaped(&format!("{e:#}"))));
-    };
-    // Waits for an input's uploads; a failure fails the input, and what it committed is
-    // removed again.
-    let settle = |pending: Option<(usize, Arc<dyn sink::Store>)>,
-                  failed: &mut [bool],
-                  outcomes: &[Option<InputSummary>]| {
-        if let Some((j, s)) = pending {
-            if let Err(e) = s.sync() {
-                if let Some(summary) = &outcomes[j] {
-                    job::discard(s.as_ref(), summary);
-                }
-                report(&inputs[j].name(), e);
-                failed[j] = true;
-            }
-        }
-    };
-    let mut failed = vec![false; inputs.len()];
-    let mut outcomes: Vec<Option<InputSummary>> = vec![None; inputs.len()];
-    // How each input was stored (gzip, zstd, plain), for the summary.
-    let mut compressions: Vec<&'static str> = vec!["plain"; inputs.len()];
-    // Consecutive small inputs are parsed side by side when they go to a store (standard
-    // output and --rejected FILE keep one input at a time, in order).
-    let side_by_side = !to_stdout && args.rejected.is_none() && opts.pipeline.threads > 1;
-    let small = |i: usize| side_by_side && i < inputs.len() && job::is_small(&inputs[i], &opts);
-    let mut i = 0;
-    while i < inputs.len() && !stop.load(Ordering::SeqCst) {
-        let mut end = i;
-        while small(end) {
-            end += 1;
-        }
-        if end - i >= 2 {
-            settle(unsynced.take(), &mut failed, &outcomes);
-            let mut at = i;
-            let mut next = || {
-                if stop.load(Ordering::SeqCst) {
-                    return None;
-                }
-                let input = inputs.get(at).filter(|_| at < end)?.clone();
-                let raw = open_counted(&input, ahead.as_mut(), &read, &stop).map(|(r, c)| {
-                    compressions[at] = c;
-                    r
-                });
-                at += 1;
-                Some((at - 1, input, raw))
-            };
-            job::process_side_by_side(&mut next, &opts, &store, |j, input, result| {
-                match result {
-                    Ok(s) => outcomes[j] = Some(s),
-                    Err(e) => {
-                        given_up[j] = stop.load(Ordering::SeqCst);
-                        report(&input.name(), e);
-                        failed[j] = true;
-                    }
-                }
-                bar.set_message(Escaped(&input.name()).to_string());
-            });
-            i = end;
-            continue;
-        }
-        let input = &inputs[i];
-        bar.set_message(Escaped(&input.name()).to_string());
-        let scoped = (!to_stdout).then(|| store.scoped());
-        if let Some(s) = &scoped {
-            dest = Destination::Store(Arc::clone(s));
-            if let RejectedTo::Store(_) = rejected {
-                rejected = RejectedTo::Store(Arc::clone(s));
-            }
-        }
-        let raw = open_counted(input, ahead.as_mut(), &read, &stop).map(|(r, c)| {
-            compressions[i] = c;
-            r
-        });
-        let result = raw.and_then(|r| {
-            job::process_reader(input, r, &opts, &mut dest, &mut rejected, Wait::Committed)
-        });
-        settle(unsynced.take(), &mut failed, &outcomes);
-        match (result, scoped) {
-            (Ok(s), scoped) => {
-                outcomes[i] = Some(s);
-                unsynced = scoped.map(|s| (i, s));
-            }
-            (Err(e @ Error::Write { .. }), _) if is_pipe(&e) => return Err(e.into()),
-            (Err(e), scoped) => {
-                // What it committed before failing is waited for now, not blamed later.
-                if let Some(s) = scoped {
-                    let _ = s.sync();
-                }
-                given_up[i] = stop.load(Ordering::SeqCst);
-                report(&input.name(), e);
-                failed[i] = true;
-            }
-        }
-        i += 1;
-    }
-    settle(unsynced.take(), &mut failed, &outcomes);
-    let failures = failed.iter().filter(|f| **f).count();
-    let summaries: Vec<(InputSummary, &str)> = outcomes
-        .into_iter()
-        .zip(&failed)
-        .zip(&compressions)
-        .filter(|((_, f), _)| !**f)
-        .filter_map(|((s, _), c)| s.map(|s| (s, *c)))
-        .collect();
-    ticking.store(false, Ordering::Relaxed);
-    let _ = ticker.join();
-    bar.finish_and_clear();
-    drop(dest);
+    let total_bytes: Option<u64> = found.inputs.iter().map(Input::stored_size).sum();
+    let progress = Progress::new(total_bytes, &read, &job.stop);
+    let result = job.run_observed(found.inputs, output, &progress);
+    progress.finish();
+    let summary = result?;
     stdout_lock.flush().context("writing standard output")?;
     if let Some(mut f) = rejected_file {
         f.flush()
             .with_context(|| format!("writing {}", Escaped(&rejected_name)))?;
     }
-    let total = print_summary(&summaries, if to_stdout { None } else { Some(&args.out) });
-    if !repeats.is_empty() {
+    let total = print_summary(
+        &summary.done,
+        if to_stdout { None } else { Some(&args.out) },
+    );
+    if !found.repeats.is_empty() {
         say!(
             "{} input(s) named again were the same as another input and parsed once",
-            repeats.len()
+            found.repeats.len()
         );
     }
-    let (by_name, unreadable): (Vec<_>, Vec<_>) = skipped.iter().partition(|s| s.by_name);
+    let (by_name, unreadable): (Vec<_>, Vec<_>) = found.skipped.iter().partition(|s| s.by_name);
     for (list, what) in [
         (by_name, "file(s) in directories by name"),
         (unreadable, "unreadable directory entries"),
@@ -1081,13 +901,13 @@ fn parse(mut args: ParseArgs) -> Result<ExitCode> {
     );
     let got = signal.load(Ordering::SeqCst);
     if got != 0 {
-        let kept = summaries.len();
-        let gave_up = given_up.iter().filter(|g| **g).count();
-        let failed_too = failures - gave_up;
-        let not_started = inputs.len() - kept - failures;
+        let failed_too = summary.failures - summary.given_up;
         say!(
-            "jwas: stopped by {}: {kept} input(s) finished and kept, {gave_up} in hand given up (none of their files left), {not_started} not started{}",
+            "jwas: stopped by {}: {} input(s) finished and kept, {} in hand given up (none of their files left), {} not started{}",
             if got == 15 { "SIGTERM" } else { "SIGINT" },
+            summary.done.len(),
+            summary.given_up,
+            summary.not_started,
             if failed_too > 0 {
                 format!(", {failed_too} failed")
             } else {
@@ -1096,8 +916,8 @@ fn parse(mut args: ParseArgs) -> Result<ExitCode> {
         );
         return Ok(ExitCode::from(128 + got as u8));
     }
-    if failures > 0 {
-        say!("jwas: {failures} input(s) failed");
+    if summary.failures > 0 {
+        say!("jwas: {} input(s) failed", summary.failures);
         return Ok(ExitCode::from(1));
     }
     if args.fail_on_reject && total.rejected_events > 0 {
@@ -1106,21 +926,74 @@ fn parse(mut args: ParseArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Opens an input (an S3 object from the read-ahead, else the file or standard input),
-/// counting its bytes as stored into `read`, and decompresses it; says what it was
-/// (gzip, zstd, plain).
-fn open_counted(
-    input: &Input,
-    ahead: Option<&mut ReadAhead<'_>>,
-    read: &Arc<AtomicU64>,
-    stop: &Arc<AtomicBool>,
-) -> Result<(Box<dyn std::io::Read + Send>, &'static str), Error> {
-    let raw = match ahead.and_then(ReadAhead::next_reader) {
-        Some(raw) => raw,
-        None => input.open_raw()?,
-    };
-    let raw = source::Stoppable::new(raw, Arc::clone(stop));
-    source::open_detected(input, Box::new(source::Counted::new(raw, Arc::clone(read))))
+/// The progress bar of `jwas parse` (on a terminal): bytes read against the inputs' total
+/// when it is known, the input being parsed, and failures as they happen.
+struct Progress {
+    bar: ProgressBar,
+    ticking: Arc<AtomicBool>,
+    ticker: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Progress {
+    fn new(total: Option<u64>, read: &Arc<AtomicU64>, stop: &Arc<AtomicBool>) -> Progress {
+        let (bar, template) = match total {
+            Some(total) => (
+                ProgressBar::new(total),
+                "{spinner} [{elapsed_precise}] {bar:30} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} ETA {eta} {wide_msg}",
+            ),
+            None => (
+                ProgressBar::new_spinner(),
+                "{spinner} [{elapsed_precise}] {binary_bytes} {binary_bytes_per_sec} {wide_msg}",
+            ),
+        };
+        bar.set_style(
+            ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        let ticking = Arc::new(AtomicBool::new(true));
+        let ticker = {
+            let (bar, read, ticking) = (bar.clone(), Arc::clone(read), Arc::clone(&ticking));
+            std::thread::spawn(move || {
+                while ticking.load(Ordering::Relaxed) {
+                    bar.set_position(read.load(Ordering::Relaxed));
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            })
+        };
+        Progress {
+            bar,
+            ticking,
+            ticker: std::sync::Mutex::new(Some(ticker)),
+            stop: Arc::clone(stop),
+        }
+    }
+
+    fn finish(&self) {
+        self.ticking.store(false, Ordering::Relaxed);
+        if let Some(t) = self.ticker.lock().ok().and_then(|mut t| t.take()) {
+            let _ = t.join();
+        }
+        self.bar.finish_and_clear();
+    }
+}
+
+impl run::Observer for Progress {
+    fn input(&self, input: &Input) {
+        self.bar.set_message(Escaped(&input.name()).to_string());
+    }
+
+    fn failed(&self, input: &Input, e: Error) {
+        if self.stop.load(Ordering::SeqCst) {
+            return;
+        }
+        // Read errors name the input already; others (writes) get it in front.
+        let e = match e {
+            Error::Read { .. } => anyhow::Error::from(e),
+            e => anyhow::Error::from(e).context(input.name()),
+        };
+        self.bar
+            .suspend(|| say!("jwas: error: {}", Escaped(&format!("{e:#}"))));
+    }
 }
 
 /// Catches SIGINT and SIGTERM from now on: the first sets `stop` and is remembered in
@@ -1160,10 +1033,6 @@ fn catch_signals(stop: &Arc<AtomicBool>, signal: &Arc<std::sync::atomic::AtomicI
     });
     // The handlers are in place before any input is parsed.
     let _ = ready_rx.recv();
-}
-
-fn is_pipe(e: &Error) -> bool {
-    matches!(e, Error::Write { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
 fn print_summary(summaries: &[(InputSummary, &str)], out: Option<&str>) -> LineCounts {

@@ -7,7 +7,7 @@
 //! are its continuation lines. Any other line without a timestamp is a rejected event by
 //! itself, and a blank line outside an Access event is just counted.
 
-use crate::columns::{append_event, ColumnSize, Event, RowScratch, Standard, TableBuilder};
+use crate::columns::{append_event, ColumnSize, RowScratch, Standard, TableBuilder};
 use crate::error::Error;
 use crate::grammar::common::{clip, fast_header, first_line};
 use crate::grammar::{self, is_event_start, Header, SyslogTime};
@@ -732,9 +732,7 @@ fn event(
     }
     let text = text.strip_suffix('\r').unwrap_or(text);
     let Some(head) = head.filter(|h| h.rest <= text.len()) else {
-        return Ok(Err(
-            "malformed line start: expected 'Mmm dd HH:MM:SS hostname '".into(),
-        ));
+        return Ok(Err(grammar::MALFORMED_START.into()));
     };
     let h = Header {
         time: head.time,
@@ -742,10 +740,7 @@ fn event(
         rest: &text[head.rest..],
     };
     let Some(t) = head.log_type else {
-        return Ok(Err(format!(
-            "unknown log type: no known tag after the hostname in '{}'",
-            clip(grammar::common::first_line(h.rest), 40)
-        )));
+        return Ok(Err(grammar::unknown_type(h.rest).0));
     };
     if let Some(fixed) = ctx.log_type {
         if fixed != t {
@@ -759,15 +754,7 @@ fn event(
         let ts = &text[..text.len() - h.rest.len() - h.hostname.len() - 1];
         return Ok(Err(format!("impossible date '{}'", ts.trim_end())));
     };
-    let parsed = match t {
-        LogType::Access => grammar::access::parse(h.rest).map(Event::Access),
-        LogType::Audit => grammar::audit::parse(h.rest).map(Event::Audit),
-        LogType::Firewall => grammar::firewall::parse(h.rest).map(Event::Firewall),
-        LogType::Mws => grammar::mws::parse(h.rest).map(Event::Mws),
-        LogType::Postgres => grammar::postgres::parse(h.rest).map(Event::Postgres),
-        LogType::Security => grammar::security::parse(h.rest).map(Event::Security),
-    };
-    let ev = match parsed {
+    let ev = match grammar::parse(t, h.rest) {
         Ok(ev) => ev,
         Err(r) => return Ok(Err(format!("{t}: {r}"))),
     };

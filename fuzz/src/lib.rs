@@ -25,14 +25,7 @@ pub fn texts(data: &[u8]) -> Vec<Cow<'_, str>> {
 
 /// Parses `rest` (the text after `<timestamp> <hostname> `) with the grammar of `t`.
 pub fn parse(t: LogType, rest: &str) -> Result<Event<'_>, Reject> {
-    match t {
-        LogType::Access => grammar::access::parse(rest).map(Event::Access),
-        LogType::Audit => grammar::audit::parse(rest).map(Event::Audit),
-        LogType::Firewall => grammar::firewall::parse(rest).map(Event::Firewall),
-        LogType::Mws => grammar::mws::parse(rest).map(Event::Mws),
-        LogType::Postgres => grammar::postgres::parse(rest).map(Event::Postgres),
-        LogType::Security => grammar::security::parse(rest).map(Event::Security),
-    }
+    grammar::parse(t, rest)
 }
 
 /// Parses `rest` with the grammar of `t`; a parsed event is also appended as a row of its

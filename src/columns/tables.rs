@@ -1,10 +1,7 @@
 //! The columns of each table, and how a parsed event becomes a row.
 
 use super::{ColumnDef, ColumnType as T, MapEntries, Row, TableBuilder};
-use crate::grammar::{
-    access::AccessEvent, audit::AuditEvent, firewall::FirewallEvent, mws::MwsEvent,
-    postgres::PostgresEvent, security::SecurityEvent,
-};
+use crate::grammar::{access::AccessEvent, firewall::FirewallEvent, security::SecurityEvent};
 use crate::logtype::LogType;
 use crate::standard::{IndicatorKind as I, Indicators};
 use std::borrow::Cow;
@@ -401,36 +398,7 @@ pub(crate) fn own_columns(t: LogType) -> &'static [ColumnDef] {
     }
 }
 
-/// A parsed event of any type.
-#[derive(Debug, Clone)]
-pub enum Event<'a> {
-    /// `Juniper.Access`.
-    Access(AccessEvent<'a>),
-    /// `Juniper.Audit`.
-    Audit(AuditEvent<'a>),
-    /// `Juniper.Firewall`.
-    Firewall(FirewallEvent<'a>),
-    /// `Juniper.MWS`.
-    Mws(MwsEvent<'a>),
-    /// `Juniper.Postgres`.
-    Postgres(PostgresEvent<'a>),
-    /// `Juniper.Security`.
-    Security(SecurityEvent<'a>),
-}
-
-impl Event<'_> {
-    /// The event's log type.
-    pub fn log_type(&self) -> LogType {
-        match self {
-            Event::Access(_) => LogType::Access,
-            Event::Audit(_) => LogType::Audit,
-            Event::Firewall(_) => LogType::Firewall,
-            Event::Mws(_) => LogType::Mws,
-            Event::Postgres(_) => LogType::Postgres,
-            Event::Security(_) => LogType::Security,
-        }
-    }
-}
+pub use crate::grammar::Event;
 
 /// The standard fields of one row, other than the indicators.
 #[derive(Debug, Clone, Copy)]
