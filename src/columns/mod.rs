@@ -32,7 +32,7 @@ pub enum ColumnType {
     Boolean,
     /// `timestamp`: Timestamp(Millisecond, "UTC").
     Timestamp,
-    /// `[string]`: List<Utf8>.
+    /// `[string]`: `List<Utf8>`.
     StringList,
     /// `map`: Map<Utf8, Utf8>.
     StringMap,

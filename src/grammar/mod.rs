@@ -107,7 +107,7 @@ impl Reject {
         Reject(msg.into())
     }
 
-    /// "invalid <field>: '<value>'" (the value is cut to 80 bytes).
+    /// `invalid <field>: '<value>'` (the value is cut to 80 bytes).
     pub fn invalid(field: &str, value: &str) -> Reject {
         Reject(format!("invalid {field}: '{}'", common::clip(value, 80)))
     }

@@ -2,7 +2,7 @@
 //!
 //! The loop: long-poll the queue (20 s, 10 messages), gather the messages received within
 //! the batch window (or up to the batch's bytes), parse every object they name into one
-//! [`Batch`] (one file per table and hour for the whole batch: fewer, larger files for
+//! [`crate::job::Batch`] (one file per table and hour for the whole batch: fewer, larger files for
 //! Athena), wait until the batch's files are stored, then delete its messages. While a
 //! message is held, a heartbeat task extends its visibility timeout, so a long batch is
 //! not handed to a second worker. Any number of workers can share a queue: SQS hands each

@@ -8,7 +8,7 @@
 //! strings (row ids, URLs, messages): both spent most of their time there. Here a file is
 //! encoded in one pass over its Arrow arrays when a row group is complete, with buffers and
 //! a compression context reused across files, dictionaries only where they pay (see
-//! [`chunk`]), and the footer written directly in Thrift's compact protocol.
+//! `chunk`), and the footer written directly in Thrift's compact protocol.
 //!
 //! What is written: Parquet format 1 files with data pages V1, levels RLE-encoded, values
 //! PLAIN or dictionary (RLE_DICTIONARY) encoded, chunk statistics (min, max, null count;
