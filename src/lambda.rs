@@ -29,7 +29,6 @@
 
 use crate::error::Error;
 use crate::job::JobOptions;
-use crate::logtype::LogType;
 use crate::s3::{S3Config, S3};
 use crate::sink::{Compression, Partition};
 use crate::source::S3Uri;
@@ -91,17 +90,23 @@ impl LambdaConfig {
             uri?;
         }
         let sources = get("JWAS_SOURCES");
-        let log_type = match get("JWAS_LOG_TYPE") {
-            None => None,
-            Some(v) if v.eq_ignore_ascii_case("auto") => None,
-            Some(v) => Some(LogType::from_name(&v).ok_or_else(|| {
-                bad(
-                    "JWAS_LOG_TYPE",
-                    &v,
-                    "auto, access, audit, firewall, mws, postgres or security",
-                )
-            })?),
-        };
+        // A value that does not parse is an error naming the variable and what it takes.
+        fn parsed<T: std::str::FromStr<Err = crate::config::BadValue>>(
+            name: &str,
+            value: Option<String>,
+        ) -> Result<Option<T>, Error> {
+            value
+                .map(|v| {
+                    v.trim().parse::<T>().map_err(|e| Error::Input {
+                        input: name.to_owned(),
+                        reason: e.to_string(),
+                    })
+                })
+                .transpose()
+        }
+        let log_type =
+            parsed::<crate::config::LogTypeChoice>("JWAS_LOG_TYPE", get("JWAS_LOG_TYPE"))?
+                .and_then(|c| c.0);
         if log_type.is_some() && sources.is_some() {
             return Err(Error::Input {
                 input: "JWAS_LOG_TYPE".into(),
@@ -119,19 +124,11 @@ impl LambdaConfig {
             })
             .transpose()?
             .unwrap_or(crate::sink::DEFAULT_ZSTD_LEVEL);
-        let compression = match get("JWAS_COMPRESSION").as_deref().map(str::trim) {
-            None | Some("zstd") => Compression::Zstd(level),
-            Some("snappy") => Compression::Snappy,
-            Some("gzip") => Compression::Gzip,
-            Some("none") => Compression::None,
-            Some(v) => return Err(bad("JWAS_COMPRESSION", v, "zstd, snappy, gzip or none")),
-        };
-        let partition = match get("JWAS_PARTITION").as_deref().map(str::trim) {
-            None | Some("hour") => Partition::Hour,
-            Some("day") => Partition::Day,
-            Some("month") => Partition::Month,
-            Some(v) => return Err(bad("JWAS_PARTITION", v, "hour, day or month")),
-        };
+        let compression = parsed::<Compression>("JWAS_COMPRESSION", get("JWAS_COMPRESSION"))?
+            .unwrap_or(Compression::Zstd(level))
+            .with_zstd_level(level);
+        let partition =
+            parsed::<Partition>("JWAS_PARTITION", get("JWAS_PARTITION"))?.unwrap_or_default();
         let mut job = JobOptions {
             log_type,
             ..JobOptions::default()
@@ -304,7 +301,7 @@ mod tests {
             ("JWAS_DEADLINE_MARGIN_SECS", "90"),
         ])
         .unwrap();
-        assert_eq!(c.job.log_type, Some(LogType::Firewall));
+        assert_eq!(c.job.log_type, Some(crate::LogType::Firewall));
         assert!(matches!(c.job.tables.compression, Compression::Snappy));
         assert_eq!(c.job.tables.partition, Partition::Day);
         assert_eq!(c.job.tables.max_file_rows, 5000);

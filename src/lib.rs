@@ -47,6 +47,7 @@
 
 pub mod columns;
 pub mod compact;
+pub mod config;
 pub mod error;
 pub mod gen;
 pub mod grammar;

@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use jwas::columns::render;
 use jwas::compact::{self, CompactOptions};
+use jwas::config::LogTypeChoice;
 use jwas::job::{InputSummary, JobOptions};
 use jwas::pipeline::{LineCounts, PipelineOptions, DEFAULT_BLOCK_BYTES, DEFAULT_MAX_EVENT_BYTES};
 use jwas::run::{self, Run};
@@ -57,41 +58,6 @@ enum Command {
     Compact(CompactArgs),
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum FormatArg {
-    Parquet,
-    Ndjson,
-}
-
-/// How deep the partition path goes.
-#[derive(Clone, Copy, ValueEnum)]
-enum PartitionArg {
-    /// year=/month=/day=/hour=/ (Panther's layout)
-    Hour,
-    /// year=/month=/day=/
-    Day,
-    /// year=/month=/
-    Month,
-}
-
-impl PartitionArg {
-    fn level(self) -> sink::Partition {
-        match self {
-            PartitionArg::Hour => sink::Partition::Hour,
-            PartitionArg::Day => sink::Partition::Day,
-            PartitionArg::Month => sink::Partition::Month,
-        }
-    }
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum CompressionArg {
-    Zstd,
-    Snappy,
-    Gzip,
-    None,
-}
-
 #[derive(clap::Args)]
 struct ParseArgs {
     /// Files, directories (read recursively, hidden entries skipped), '-' for standard input,
@@ -118,7 +84,7 @@ struct ParseArgs {
     s3: S3Args,
     /// auto, access, audit, firewall, mws, postgres or security: auto routes each event by
     /// its tag; a fixed type rejects events of other types.
-    #[arg(long, default_value = "auto", value_parser = parse_log_type_choice)]
+    #[arg(long, default_value = "auto")]
     log_type: LogTypeChoice,
     /// Reference time for year inference (RFC 3339, years 0001-9999); default: each
     /// file's mtime.
@@ -168,7 +134,7 @@ impl S3Args {
 
 /// A duration of at least one second.
 fn parse_timeout(s: &str) -> Result<Duration, String> {
-    let d = parse_duration(s)?;
+    let d = duration(s).map_err(|e| e.to_string())?;
     if d < Duration::from_secs(1) {
         return Err(format!("{s:?}: at least 1s"));
     }
@@ -180,7 +146,7 @@ fn parse_timeout(s: &str) -> Result<Duration, String> {
 struct OutputArgs {
     /// Output file format [default: parquet; ndjson with --out -].
     #[arg(long, value_enum)]
-    format: Option<FormatArg>,
+    format: Option<sink::Format>,
     #[command(flatten)]
     compression: CompressionArgs,
     /// Threads parsing, and threads encoding and writing files (default: all cores;
@@ -196,7 +162,7 @@ struct OutputArgs {
     /// Partition path depth: hour suits busy appliances; day or month write far fewer
     /// files for quiet ones (see the README).
     #[arg(long, value_enum, default_value = "hour")]
-    partition: PartitionArg,
+    partition: sink::Partition,
 }
 
 impl OutputArgs {
@@ -214,14 +180,11 @@ impl OutputArgs {
                 inline: false,
             },
             tables: TableOptions {
-                format: match self.format {
-                    Some(FormatArg::Parquet) | None => sink::Format::Parquet,
-                    Some(FormatArg::Ndjson) => sink::Format::Ndjson,
-                },
+                format: self.format.unwrap_or(sink::Format::Parquet),
                 compression: self.compression.get(),
                 max_file_rows: self.max_file_rows,
                 writers: threads,
-                partition: self.partition.level(),
+                partition: self.partition,
                 ..TableOptions::default()
             },
             ..JobOptions::default()
@@ -247,7 +210,7 @@ struct WorkerArgs {
     #[arg(long)]
     sources: Option<PathBuf>,
     /// Messages received within this time are written together (e.g. 60s, 5m).
-    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    #[arg(long, default_value = "60s", value_parser = duration)]
     batch_window: Duration,
     /// A batch is written as soon as its objects add up to this many bytes.
     #[arg(long, default_value_t = 256 << 20)]
@@ -256,7 +219,7 @@ struct WorkerArgs {
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
     concurrency: u16,
     /// Exit after this long without a message (default: run until SIGTERM/SIGINT).
-    #[arg(long, value_parser = parse_duration)]
+    #[arg(long, value_parser = duration)]
     idle_exit: Option<Duration>,
     /// A batch that moves no S3 byte for this long is stuck: its messages' visibility is no
     /// longer extended, so they come back to be retried (default: twice a request's time
@@ -264,7 +227,7 @@ struct WorkerArgs {
     #[arg(long, value_parser = parse_timeout)]
     stuck_after: Option<Duration>,
     /// How often to log the stats line.
-    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    #[arg(long, default_value = "60s", value_parser = duration)]
     stats_interval: Duration,
     /// Log lines as text or as JSON objects (one per line).
     #[arg(long, value_enum, default_value = "text")]
@@ -294,22 +257,9 @@ struct EnqueueArgs {
     s3: S3Args,
 }
 
-fn parse_duration(s: &str) -> Result<Duration, String> {
-    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit() && c != '.') {
-        Some(i) => s.split_at(i),
-        None => (s, "s"),
-    };
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("{s:?}: expected a duration such as 20s, 5m or 1h"))?;
-    let secs = match unit {
-        "ms" => n / 1000.0,
-        "s" => n,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => return Err(format!("{s:?}: the unit must be ms, s, m or h")),
-    };
-    Duration::try_from_secs_f64(secs).map_err(|e| format!("{s:?}: {e}"))
+/// A duration, for clap ([`jwas::config::parse_duration`]).
+fn duration(s: &str) -> Result<Duration, jwas::config::BadValue> {
+    jwas::config::parse_duration(s)
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -322,7 +272,7 @@ enum SchemaFormat {
 #[derive(clap::Args)]
 struct SchemaArgs {
     /// One log type: access, audit, firewall, mws, postgres or security (default: all).
-    #[arg(long, value_parser = parse_log_type)]
+    #[arg(long)]
     log_type: Option<LogType>,
     /// yaml: Panther-style schema; arrow: the Arrow fields; athena: CREATE EXTERNAL TABLE.
     #[arg(long, value_enum, default_value = "yaml")]
@@ -332,7 +282,7 @@ struct SchemaArgs {
     location: String,
     /// Athena: the --partition the tables were written with.
     #[arg(long, value_enum, default_value = "hour")]
-    partition: PartitionArg,
+    partition: sink::Partition,
 }
 
 /// Parquet compression, for jwas parse, worker and compact.
@@ -340,7 +290,7 @@ struct SchemaArgs {
 struct CompressionArgs {
     /// Parquet compression.
     #[arg(long, value_enum, default_value = "zstd")]
-    compression: CompressionArg,
+    compression: sink::Compression,
     /// zstd level (1-22): 1 writes nearly as small files as 3 on these logs, and faster.
     #[arg(long, default_value_t = sink::DEFAULT_ZSTD_LEVEL, value_parser = clap::value_parser!(i32).range(1..=22))]
     zstd_level: i32,
@@ -348,12 +298,7 @@ struct CompressionArgs {
 
 impl CompressionArgs {
     fn get(&self) -> sink::Compression {
-        match self.compression {
-            CompressionArg::Zstd => sink::Compression::Zstd(self.zstd_level),
-            CompressionArg::Snappy => sink::Compression::Snappy,
-            CompressionArg::Gzip => sink::Compression::Gzip,
-            CompressionArg::None => sink::Compression::None,
-        }
+        self.compression.with_zstd_level(self.zstd_level)
     }
 }
 
@@ -363,7 +308,7 @@ struct CompactArgs {
     /// s3://bucket/prefix).
     out: String,
     /// Only this table: access, audit, firewall, mws, postgres or security (default: all).
-    #[arg(long, value_parser = parse_log_type)]
+    #[arg(long)]
     table: Option<LogType>,
     /// Only partitions that end after this: a date (YYYY-MM-DD, from its start) or an
     /// RFC 3339 time.
@@ -424,7 +369,7 @@ struct GenArgs {
     #[arg(long, default_value_t = 42)]
     seed: u64,
     /// mixed (all six types) or one type.
-    #[arg(long, default_value = "mixed", value_parser = parse_gen_log_type)]
+    #[arg(long, default_value = "mixed", value_parser = gen_log_type)]
     log_type: LogTypeChoice,
     /// Time of the first event (RFC 3339).
     #[arg(long, default_value = "2023-06-01T00:00:00Z", value_parser = parse_time)]
@@ -437,26 +382,17 @@ struct GenArgs {
     out: String,
 }
 
-/// `auto` (`None`) or a fixed log type.
-#[derive(Clone, Copy)]
-struct LogTypeChoice(Option<LogType>);
-
-fn parse_log_type_choice(s: &str) -> Result<LogTypeChoice, String> {
-    if s.eq_ignore_ascii_case("auto") {
+/// `jwas gen --log-type`: `mixed` (all six types) or one type.
+fn gen_log_type(s: &str) -> Result<LogTypeChoice, jwas::config::BadValue> {
+    if s.trim().eq_ignore_ascii_case("mixed") {
         return Ok(LogTypeChoice(None));
     }
-    parse_log_type(s)
+    s.parse::<LogType>()
         .map(|t| LogTypeChoice(Some(t)))
-        .map_err(|_| "expected auto, access, audit, firewall, mws, postgres or security".into())
-}
-
-fn parse_gen_log_type(s: &str) -> Result<LogTypeChoice, String> {
-    if s.eq_ignore_ascii_case("mixed") {
-        return Ok(LogTypeChoice(None));
-    }
-    parse_log_type(s)
-        .map(|t| LogTypeChoice(Some(t)))
-        .map_err(|_| "expected mixed, access, audit, firewall, mws, postgres or security".into())
+        .map_err(|e| jwas::config::BadValue {
+            expected: "mixed, access, audit, firewall, mws, postgres or security",
+            ..e
+        })
 }
 
 /// Athena reads tables from S3 only: a local path would give a table that never has rows.
@@ -469,11 +405,6 @@ fn parse_athena_location(s: &str) -> Result<String, String> {
                 .into(),
         )
     }
-}
-
-fn parse_log_type(s: &str) -> Result<LogType, String> {
-    LogType::from_name(s)
-        .ok_or_else(|| "expected access, audit, firewall, mws, postgres or security".to_owned())
 }
 
 fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
@@ -697,7 +628,7 @@ fn schema(args: SchemaArgs) -> Result<()> {
         let text = match args.format {
             SchemaFormat::Yaml => render::yaml(t),
             SchemaFormat::Arrow => render::arrow(t),
-            SchemaFormat::Athena => render::athena(t, &args.location, args.partition.level()),
+            SchemaFormat::Athena => render::athena(t, &args.location, args.partition),
         };
         if i > 0 {
             let sep = if matches!(args.format, SchemaFormat::Yaml) {
@@ -754,11 +685,11 @@ fn parse(mut args: ParseArgs) -> Result<ExitCode> {
     let to_stdout = args.out == "-";
     if to_stdout {
         // Standard output gets NDJSON; Parquet asked for explicitly is a usage error.
-        if matches!(args.output.format, Some(FormatArg::Parquet)) {
+        if args.output.format == Some(sink::Format::Parquet) {
             say!("jwas: error: --out - writes NDJSON, not Parquet; drop --format parquet, or give a directory");
             return Ok(ExitCode::from(2));
         }
-        args.output.format = Some(FormatArg::Ndjson);
+        args.output.format = Some(sink::Format::Ndjson);
     }
     let opts = JobOptions {
         log_type: args.log_type.0,

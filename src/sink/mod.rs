@@ -44,11 +44,16 @@ pub enum Format {
 }
 
 impl Format {
-    fn extension(self) -> &'static str {
+    /// The format's name, also its files' extension: `parquet` or `ndjson`.
+    pub fn name(self) -> &'static str {
         match self {
             Format::Parquet => "parquet",
             Format::Ndjson => "ndjson",
         }
+    }
+
+    fn extension(self) -> &'static str {
+        self.name()
     }
 }
 
