@@ -14,7 +14,7 @@ use arrow_array::RecordBatch;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use jwas::gen::{generate_to_vec, GenOptions};
 use jwas::pipeline::{parse_block, ParseContext};
-use jwas::sink::parquet::{EncoderState, ParquetFile};
+use jwas::sink::encoder::{EncoderState, ParquetFile};
 use jwas::sink::{Compression, LocalStore, Store};
 use jwas::LogType;
 use std::hint::black_box;

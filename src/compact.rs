@@ -38,7 +38,7 @@
 
 use crate::error::Error;
 use crate::logtype::LogType;
-use crate::sink::parquet::{EncoderState, ParquetFile};
+use crate::sink::encoder::{EncoderState, ParquetFile};
 use crate::sink::{Compression, Store, DEFAULT_ROW_GROUP_BYTES, DEFAULT_ROW_GROUP_ROWS};
 use arrow_array::cast::AsArray;
 use arrow_array::types::TimestampMillisecondType;

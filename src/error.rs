@@ -87,3 +87,17 @@ pub enum S3ErrorKind {
     /// Anything else.
     Other,
 }
+
+/// The error's causes, innermost last, on one line.
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = Vec::new();
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cur {
+        let s = c.to_string();
+        if !s.is_empty() && parts.last() != Some(&s) {
+            parts.push(s);
+        }
+        cur = c.source();
+    }
+    parts.join(": ")
+}

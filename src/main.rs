@@ -578,14 +578,14 @@ fn compact(args: CompactArgs) -> Result<ExitCode> {
         say!(
             "jwas: {}: left as it was: {}",
             Escaped(&plan.location(dir)),
-            Escaped(&jwas::s3::chain(e))
+            Escaped(&jwas::error::chain(e))
         );
     }
     for (dir, e) in &summary.unfinished {
         say!(
             "jwas: {}: merged, but not every merged-away file could be removed: {}; it holds the merged file(s) and some of the originals (their rows twice) until the next jwas compact, which finishes the merge",
             Escaped(&plan.location(dir)),
-            Escaped(&jwas::s3::chain(e))
+            Escaped(&jwas::error::chain(e))
         );
     }
     let failures = summary.failed.len() + summary.unfinished.len();

@@ -580,19 +580,8 @@ fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
     cur.to_string()
 }
 
-/// The error's causes, innermost last, on one line.
-pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = Vec::new();
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(c) = cur {
-        let s = c.to_string();
-        if !s.is_empty() && parts.last() != Some(&s) {
-            parts.push(s);
-        }
-        cur = c.source();
-    }
-    parts.join(": ")
-}
+pub use crate::error::chain;
+
 
 /// Uploads in flight and the first failure among them. Upload tasks are detached: a
 /// finished task's memory (the SDK's request future is large) is freed at once, rather

@@ -28,7 +28,7 @@ fn main() -> ExitCode {
     let function = match LambdaConfig::from_env(|k| std::env::var(k).ok()).and_then(Function::new) {
         Ok(f) => Arc::new(Mutex::new(f)),
         Err(e) => {
-            tracing::error!(error = %jwas::s3::chain(&e), "bad configuration; the function cannot start");
+            tracing::error!(error = %jwas::error::chain(&e), "bad configuration; the function cannot start");
             return ExitCode::FAILURE;
         }
     };

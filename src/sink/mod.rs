@@ -2,7 +2,7 @@
 //! and rejected events.
 
 pub mod ndjson;
-pub mod parquet;
+pub mod encoder;
 pub mod partition;
 pub mod rejected;
 pub mod store;
@@ -10,10 +10,10 @@ pub mod store;
 use crate::error::Error;
 use crate::logtype::LogType;
 use crate::pipeline::HourBatch;
-use ::parquet::file::metadata::KeyValue;
-use ::parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use arrow_array::RecordBatch;
-use parquet::{EncoderState, ParquetFile};
+use encoder::{EncoderState, ParquetFile};
 pub use partition::Partition;
 use std::collections::HashMap;
 use std::io::Write;
@@ -72,8 +72,8 @@ pub enum Compression {
 
 impl Compression {
     /// This codec in parquet-rs's terms (for readers of jwas's files that use it).
-    pub fn parquet(self) -> ::parquet::basic::Compression {
-        use ::parquet::basic::{Compression as P, GzipLevel, ZstdLevel};
+    pub fn parquet(self) -> parquet::basic::Compression {
+        use parquet::basic::{Compression as P, GzipLevel, ZstdLevel};
         match self {
             Compression::Zstd(level) => P::ZSTD(
                 ZstdLevel::try_new(level)

@@ -224,7 +224,7 @@ impl BatchWriter {
                 }
                 Err(e) => {
                     self.stats.errors += 1;
-                    error!(object = %input.name(), error = %crate::s3::chain(&e), "parsing an object failed");
+                    error!(object = %input.name(), error = %crate::error::chain(&e), "parsing an object failed");
                     failed.push((*i, Outcome::Failed));
                 }
             }
@@ -241,7 +241,7 @@ impl BatchWriter {
             }
             Err(e) => {
                 self.stats.errors += 1;
-                error!(batch = %name, error = %crate::s3::chain(&e), "writing a batch failed; its messages stay on the queue");
+                error!(batch = %name, error = %crate::error::chain(&e), "writing a batch failed; its messages stay on the queue");
                 failed.extend(work.iter().map(|(i, _, _)| (*i, Outcome::Failed)));
             }
         }
