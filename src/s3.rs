@@ -582,7 +582,6 @@ fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
 
 pub use crate::error::chain;
 
-
 /// Uploads in flight and the first failure among them. Upload tasks are detached: a
 /// finished task's memory (the SDK's request future is large) is freed at once, rather
 /// than kept by a join handle until [`Store::sync`]; a year of hourly files is tens of

@@ -1,8 +1,8 @@
 //! Writing tables: Hive partitions by event hour (or day, or month), Parquet or NDJSON files, atomic objects,
 //! and rejected events.
 
-pub mod ndjson;
 pub mod encoder;
+pub mod ndjson;
 pub mod partition;
 pub mod rejected;
 pub mod store;
@@ -10,10 +10,10 @@ pub mod store;
 use crate::error::Error;
 use crate::logtype::LogType;
 use crate::pipeline::HourBatch;
-use parquet::file::metadata::KeyValue;
-use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use arrow_array::RecordBatch;
 use encoder::{EncoderState, ParquetFile};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
 pub use partition::Partition;
 use std::collections::HashMap;
 use std::io::Write;
