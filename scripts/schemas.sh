@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates schemas/*.yml from the code (the test tests/schemas.rs checks they match).
+# Regenerates schemas/*.yml from the code (the test tests/it/schemas.rs checks they match).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --quiet

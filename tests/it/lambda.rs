@@ -2,16 +2,14 @@
 //! cargo-lambda emulator (`cargo lambda watch --only-lambda-apis`, from the project's venv),
 //! invoked with `cargo lambda invoke`, reading and writing a real S3 server (moto).
 
-mod support;
-
+use crate::support::moto::{isolate, moto};
+use crate::support::*;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use support::moto::{isolate, moto};
-use support::*;
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -371,7 +369,7 @@ fn a_bad_configuration_stops_the_function_at_cold_start_with_one_clear_line() {
 /// the failed invocation removes its files, the one stored despite its 500 too.
 #[test]
 fn a_failed_upload_leaves_nothing_and_retries_store_each_row_once() {
-    use support::moto::FaultProxy;
+    use crate::support::moto::FaultProxy;
     let s3 = moto();
     s3.create_bucket("l-raw-f");
     s3.create_bucket("l-lake-f");
@@ -422,7 +420,7 @@ fn a_failed_upload_leaves_nothing_and_retries_store_each_row_once() {
 /// item 4).
 #[test]
 fn a_get_that_never_answers_fails_its_record_in_time() {
-    use support::moto::FaultProxy;
+    use crate::support::moto::FaultProxy;
     let s3 = moto();
     s3.create_bucket("l-raw-h");
     s3.create_bucket("l-lake-h");

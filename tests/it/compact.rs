@@ -2,13 +2,11 @@
 //! `p_row_id`), duplicates removed, nothing else changed; crash-safe and idempotent; on a
 //! directory and on S3 (moto, started by the harness on a free loopback port).
 
-mod support;
-
+use crate::support::moto::moto;
+use crate::support::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Instant;
-use support::moto::moto;
-use support::*;
 
 /// Parses `copies` copies of testdata/*.log (each under its own name, so each has its own
 /// row ids and output files) into `out`: `copies` files per table and hour.
@@ -484,7 +482,7 @@ fn worker_batches_on_s3_compact_to_one_file_an_hour_without_duplicates() {
 /// the next run finishes the merge, which it does.
 #[test]
 fn a_failed_removal_says_what_is_left_and_the_next_run_finishes() {
-    use support::moto::FaultProxy;
+    use crate::support::moto::FaultProxy;
     let s3 = moto();
     s3.create_bucket("c-del");
     let audit = std::fs::read(root().join("testdata/audit.log")).unwrap();

@@ -1,11 +1,9 @@
 //! `--partition hour|day|month`: the path stops at the chosen level, every row lies in its
 //! partition, and the rows (values and `p_row_id`s) do not depend on the level.
 
-mod support;
-
+use crate::support::*;
 use serde_json::Value;
 use std::collections::BTreeSet;
-use support::*;
 
 const LEVELS: [(&str, &[&str]); 3] = [
     ("hour", &["year", "month", "day", "hour"]),

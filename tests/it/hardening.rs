@@ -2,11 +2,9 @@
 //! input with trailing bytes, names with control characters, file names that are not
 //! UTF-8, closed standard error, stale temporaries, rows on standard output in input order.
 
-mod support;
-
+use crate::support::*;
 use std::io::Write;
 use std::process::Stdio;
-use support::*;
 
 /// A generated log spanning many hours (so that files close, and are committed, while the
 /// input is still being read), gzipped.

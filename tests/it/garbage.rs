@@ -1,8 +1,6 @@
 //! Bad input never panics: clear errors or rejected records, and the accounting adds up.
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 fn summary_lines(stderr: &str) -> u64 {
     let line = stderr

@@ -1,10 +1,8 @@
 //! `deploy/template.yaml` (the Lambda function's SAM template) passes cfn-lint (from the
 //! project's venv), and cfn-lint does catch a broken copy of it.
 
-mod support;
-
+use crate::support::*;
 use std::process::{Command, Output};
-use support::*;
 
 fn cfn_lint(template: &std::path::Path) -> Output {
     let bin = venv_bin("cfn-lint");

@@ -1,13 +1,11 @@
 //! `jwas parse` with s3:// inputs and outputs, against a real S3 server (moto, started by
-//! the harness on a free loopback port; see tests/support/moto.rs).
+//! the harness on a free loopback port; see tests/it/support/moto.rs).
 
-mod support;
-
+use crate::support::moto::{isolate, moto};
+use crate::support::*;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
-use support::moto::{isolate, moto};
-use support::*;
 
 /// Columns that name where a row came from or when it was parsed; everything else must be
 /// the same whether a log is read from S3 or from disk. (`p_row_id` hashes the input's
@@ -412,7 +410,7 @@ fn keys(bucket: &str, prefix: &str) -> Vec<String> {
 /// file.
 #[test]
 fn a_failed_upload_leaves_none_of_the_inputs_files() {
-    use support::moto::FaultProxy;
+    use crate::support::moto::FaultProxy;
     let s3 = moto();
     s3.create_bucket("lake-fail");
     let dir = TempDir::new("s3-fail");
@@ -493,7 +491,7 @@ fn a_failed_upload_leaves_none_of_the_inputs_files() {
 /// fails its input within the request timeout's attempts, with the cause.
 #[test]
 fn a_request_that_never_answers_fails_its_input() {
-    use support::moto::FaultProxy;
+    use crate::support::moto::FaultProxy;
     let s3 = moto();
     s3.create_bucket("raw-hang");
     s3.create_bucket("lake-hang");
@@ -552,7 +550,7 @@ fn a_request_that_never_answers_fails_its_input() {
 /// first LIST, GET and PUTs, a connection reset on a GET, a slow answer.
 #[test]
 fn passing_faults_are_retried_and_change_nothing() {
-    use support::moto::FaultProxy;
+    use crate::support::moto::FaultProxy;
     let s3 = moto();
     s3.create_bucket("raw-retry");
     s3.create_bucket("lake-retry");

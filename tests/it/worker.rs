@@ -2,14 +2,12 @@
 //! harness on a free loopback port): bucket notifications configured in moto, so uploads
 //! produce real S3 event messages.
 
-mod support;
-
+use crate::support::moto::{moto, Moto};
+use crate::support::*;
 use std::collections::{BTreeSet, HashSet};
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
-use support::moto::{moto, Moto};
-use support::*;
 
 fn audit_log() -> Vec<u8> {
     std::fs::read(root().join("testdata/audit.log")).unwrap()
@@ -486,11 +484,11 @@ fn the_worker_writes_at_the_partition_level_given() {
 /// A batch whose upload fails (here a PUT stored but answered 500, on every attempt)
 /// leaves its messages on the queue; retried, every row is stored once. (The retried
 /// messages come back together, so the retry has the failed batch's name and replaces its
-/// files either way; `tests/lambda.rs` splits a failed batch's records to show that its
+/// files either way; `tests/it/lambda.rs` splits a failed batch's records to show that its
 /// files are removed, issue 25 item 3.)
 #[test]
 fn put_errors_leave_every_row_exactly_once() {
-    use support::moto::FaultProxy;
+    use crate::support::moto::FaultProxy;
     let s3 = moto();
     let queue = notified_uploads(s3, "puterr", &[("VisibilityTimeout", "3")], 12);
     s3.create_bucket("lake-puterr");
@@ -530,7 +528,7 @@ fn put_errors_leave_every_row_exactly_once() {
 /// extended: the message comes back while the worker is still stuck.
 #[test]
 fn a_stuck_batch_is_no_longer_extended() {
-    use support::moto::FaultProxy;
+    use crate::support::moto::FaultProxy;
     let s3 = moto();
     let queue = notified_uploads(s3, "stuck", &[("VisibilityTimeout", "2")], 0);
     let proxy = FaultProxy::start();
@@ -569,7 +567,7 @@ fn a_stuck_batch_is_no_longer_extended() {
 /// and `--start-after` goes on from there: every object is queued once.
 #[test]
 fn enqueue_failing_part_way_says_how_far_it_got() {
-    use support::moto::FaultProxy;
+    use crate::support::moto::FaultProxy;
     let s3 = moto();
     s3.create_bucket("w-enq");
     let queue = s3.create_queue("q-enq", &[]);

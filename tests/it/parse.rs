@@ -1,11 +1,9 @@
 //! Runs the built binary on testdata/ and reads the Parquet back.
 
-mod support;
-
+use crate::support::*;
 use arrow_array::RecordBatch;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
-use support::*;
 
 fn parse_testdata(out: &TempDir) -> String {
     let mut args = vec![
@@ -464,7 +462,7 @@ fn usage_errors_exit_2() {
         2,
     );
     assert!(
-        err.contains("expected auto, access, audit, firewall, mws, postgres or security"),
+        err.contains("\"nope\" is not auto, access, audit, firewall, mws, postgres or security"),
         "{err}"
     );
     let (_, err) = jwas_ok(&["schema", "--format", "athena", "--location", "/tmp/x"], 2);
