@@ -436,3 +436,115 @@ fn s3_store(s3: &Arc<S3Client>, uri: &S3Uri) -> Result<Arc<dyn Store>, Error> {
 fn s3_store(s3: &Arc<S3Client>, _: &S3Uri) -> Result<Arc<dyn Store>, Error> {
     match **s3 {}
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sink::LocalStore;
+    use crate::testing::TempDir;
+
+    fn job() -> JobOptions {
+        JobOptions {
+            reference_time: chrono::DateTime::parse_from_rfc3339("2024-03-21T00:00:00Z")
+                .ok()
+                .map(|t| t.with_timezone(&chrono::Utc)),
+            ..JobOptions::default()
+        }
+    }
+
+    fn testdata() -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata")
+    }
+
+    #[test]
+    fn a_directory_becomes_tables_and_a_summary() {
+        let out = TempDir::new("run-dir");
+        let found = find_inputs(&[testdata()], &WalkFilter::default(), None).unwrap();
+        assert_eq!(found.inputs.len(), 7, "{:?}", found.inputs);
+        assert_eq!(
+            found.skipped.len(),
+            2,
+            "README.md and EXPECTED.json by name"
+        );
+        let store = open_store(&out.0.display().to_string(), None, false).unwrap();
+        let summary = Run::new(job())
+            .run(found.inputs, Output::Store(store))
+            .unwrap();
+        assert_eq!((summary.done.len(), summary.failures), (7, 0));
+        let written: usize = summary.done.iter().map(|(s, _)| s.files.len()).sum();
+        let parquet = out
+            .files()
+            .iter()
+            .filter(|f| f.ends_with(".parquet"))
+            .count();
+        assert_eq!(written, parquet);
+        assert!(out.files().iter().any(|f| f.starts_with("_rejected/")));
+    }
+
+    #[test]
+    fn a_failed_input_leaves_nothing_and_the_others_go_on() {
+        let dir = TempDir::new("run-bad-in");
+        let bad = dir.0.join("bad.log.gz");
+        // A gzip header and then nothing: the input fails when read.
+        std::fs::write(&bad, [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2]).unwrap();
+        let out = TempDir::new("run-bad-out");
+        let found = find_inputs(
+            &[bad, testdata().join("mws.log")],
+            &WalkFilter::default(),
+            None,
+        )
+        .unwrap();
+        let store: Arc<dyn Store> = Arc::new(LocalStore::new(&out.0));
+        let summary = Run::new(job())
+            .run(found.inputs, Output::Store(store))
+            .unwrap();
+        assert_eq!((summary.done.len(), summary.failures), (1, 1));
+        assert!(
+            out.files().iter().all(|f| f.starts_with("juniper_mws/")),
+            "{:?}",
+            out.files()
+        );
+    }
+
+    #[test]
+    fn a_stopped_run_starts_nothing() {
+        let out = TempDir::new("run-stopped");
+        let found = find_inputs(&[testdata()], &WalkFilter::default(), None).unwrap();
+        let run = Run::new(job());
+        run.stop.store(true, Ordering::SeqCst);
+        let store: Arc<dyn Store> = Arc::new(LocalStore::new(&out.0));
+        let summary = run.run(found.inputs, Output::Store(store)).unwrap();
+        assert_eq!((summary.done.len(), summary.not_started), (0, 7));
+        assert!(out.files().is_empty());
+    }
+
+    #[test]
+    fn a_stream_needs_a_place_for_rejected_events_and_gets_rows_in_order() {
+        let found = find_inputs(
+            &[testdata().join("audit.log")],
+            &WalkFilter::default(),
+            None,
+        )
+        .unwrap();
+        let mut rows = Vec::new();
+        let err = Run::new(job()).run(found.inputs.clone(), Output::Stream(&mut rows, "rows"));
+        assert!(err.is_err());
+        let mut rejected = Vec::new();
+        let summary = Run::new(job())
+            .rejected_to(&mut rejected, "rejected")
+            .run(found.inputs, Output::Stream(&mut rows, "rows"))
+            .unwrap();
+        let n = rows.iter().filter(|b| **b == b'\n').count() as u64;
+        assert_eq!(n, summary.done[0].0.counts.rows.iter().sum::<u64>());
+    }
+
+    #[test]
+    fn an_output_that_is_a_file_or_an_s3_uri_without_a_client_is_refused() {
+        let dir = TempDir::new("run-out-file");
+        let file = dir.0.join("f");
+        std::fs::write(&file, b"x").unwrap();
+        assert!(open_store(&file.display().to_string(), None, false).is_err());
+        assert!(open_store("s3://bucket/prefix", None, false).is_err());
+        assert!(find_inputs(&["s3://bucket/p"], &WalkFilter::default(), None).is_err());
+    }
+}

@@ -272,3 +272,55 @@ impl Store for LocalStore {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::TempDir;
+
+    #[test]
+    fn an_object_appears_only_when_committed_and_whole() {
+        let dir = TempDir::new("store");
+        let store = LocalStore::new(&dir.0);
+        let mut a = store.create("t/x/a.parquet").unwrap();
+        a.write_all(b"hello").unwrap();
+        // Before the commit only a hidden temporary exists, named after this process.
+        let files = dir.files();
+        assert_eq!(files.len(), 1);
+        assert!(files[0].starts_with("t/x/.a.parquet.tmp-"), "{files:?}");
+        a.commit().unwrap();
+        assert_eq!(dir.files(), ["t/x/a.parquet"]);
+        assert_eq!(
+            std::fs::read(dir.0.join("t/x/a.parquet")).unwrap(),
+            b"hello"
+        );
+        // Dropped without a commit: nothing is left.
+        let mut b = store.create("t/x/b.parquet").unwrap();
+        b.write_all(b"half").unwrap();
+        drop(b);
+        assert_eq!(dir.files(), ["t/x/a.parquet"]);
+        // put replaces whole; remove of a missing key is no error.
+        store.put("t/x/a.parquet", b"again").unwrap();
+        assert_eq!(
+            std::fs::read(dir.0.join("t/x/a.parquet")).unwrap(),
+            b"again"
+        );
+        store.remove("t/x/a.parquet").unwrap();
+        store.remove("t/x/a.parquet").unwrap();
+        assert!(dir.files().is_empty());
+    }
+
+    #[test]
+    fn two_objects_under_one_key_at_once_do_not_share_a_temporary() {
+        let dir = TempDir::new("store-twice");
+        let store = LocalStore::new(&dir.0);
+        let mut a = store.create("k").unwrap();
+        let mut b = store.create("k").unwrap();
+        a.write_all(b"a").unwrap();
+        b.write_all(b"b").unwrap();
+        a.commit().unwrap();
+        b.commit().unwrap();
+        assert_eq!(std::fs::read(dir.0.join("k")).unwrap(), b"b");
+        assert_eq!(dir.files(), ["k"]);
+    }
+}
