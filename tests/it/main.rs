@@ -8,6 +8,7 @@ mod support;
 
 mod compact;
 mod deploy;
+mod docs;
 mod garbage;
 mod hardening;
 #[cfg(feature = "lambda")]
