@@ -36,7 +36,9 @@ fn flags_used(line: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let words: Vec<&str> = line.split_whitespace().collect();
     for (i, w) in words.iter().enumerate() {
-        let is_jwas = *w == "jwas" || w.ends_with("/jwas");
+        // `jwas parse`, `target/debug/jwas parse`, `cargo run -- parse`.
+        let cargo_run = *w == "--" && words[..i].contains(&"cargo") && words[..i].contains(&"run");
+        let is_jwas = *w == "jwas" || w.ends_with("/jwas") || cargo_run;
         let Some(cmd) = words.get(i + 1).filter(|c| is_jwas && COMMANDS.contains(c)) else {
             continue;
         };
@@ -99,11 +101,13 @@ fn every_flag_the_docs_use_exists() {
 
 #[test]
 fn flags_are_read_from_commands_only() {
-    let used =
-        flags_used("cargo run -- parse x; jwas parse a --out b --threads=2 | head --lines 3");
+    let used = flags_used(
+        "cargo run -- parse x --partition day ; jwas parse a --out b --threads=2 | head --lines 3",
+    );
     assert_eq!(
         used,
         [
+            ("parse".to_owned(), "--partition".to_owned()),
             ("parse".to_owned(), "--out".to_owned()),
             ("parse".to_owned(), "--threads".to_owned())
         ]
