@@ -12,6 +12,7 @@
 //! An object takes the source with the longest matching prefix in its bucket; an object
 //! that matches none is logged, counted and its message deleted.
 
+use crate::config::LogTypeChoice;
 use crate::logtype::LogType;
 
 /// One source.
@@ -27,6 +28,33 @@ pub struct Source {
     pub id: Option<String>,
     /// `p_source_label`.
     pub label: Option<String>,
+}
+
+/// `sources.toml` as written.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SourcesFile {
+    #[serde(default)]
+    source: Vec<SourceEntry>,
+}
+
+/// One `[[source]]` entry as written.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SourceEntry {
+    bucket: String,
+    #[serde(default)]
+    prefix: String,
+    #[serde(default, deserialize_with = "log_type_choice")]
+    log_type: LogTypeChoice,
+    id: Option<String>,
+    label: Option<String>,
+}
+
+/// `auto` or a log type, through the one configuration vocabulary.
+fn log_type_choice<'de, D: serde::Deserializer<'de>>(d: D) -> Result<LogTypeChoice, D::Error> {
+    let s = <String as serde::Deserialize>::deserialize(d)?;
+    s.parse().map_err(serde::de::Error::custom)
 }
 
 /// The sources a worker knows, or every object as `auto` without a source id.
@@ -52,51 +80,20 @@ impl Sources {
         }
     }
 
-    /// Reads a sources file's text; the error names the entry and field at fault.
+    /// Reads a sources file's text; the error names the line, column and field at fault.
     pub fn parse(text: &str) -> Result<Sources, String> {
-        let table: toml::Table = text.parse().map_err(|e| format!("{e}"))?;
-        let mut list = Vec::new();
-        if let Some(k) = table.keys().find(|k| k.as_str() != "source") {
-            return Err(format!("unknown key {k:?} (expected [[source]] entries)"));
-        }
-        let entries = match table.get("source") {
-            None => &Vec::new(),
-            Some(toml::Value::Array(a)) => a,
-            Some(_) => return Err("source must be [[source]] entries".into()),
-        };
-        for (i, e) in entries.iter().enumerate() {
-            let n = i + 1;
-            let t = e
-                .as_table()
-                .ok_or_else(|| format!("source {n}: not a table"))?;
-            let text = |field: &str| -> Result<Option<String>, String> {
-                match t.get(field) {
-                    None => Ok(None),
-                    Some(toml::Value::String(s)) => Ok(Some(s.clone())),
-                    Some(_) => Err(format!("source {n}: {field} must be a string")),
-                }
-            };
-            for k in t.keys() {
-                if !["bucket", "prefix", "log_type", "id", "label"].contains(&k.as_str()) {
-                    return Err(format!("source {n}: unknown field {k:?}"));
-                }
-            }
-            let bucket =
-                text("bucket")?.ok_or_else(|| format!("source {n}: bucket is required"))?;
-            let log_type = match text("log_type")?.as_deref() {
-                None | Some("auto") => None,
-                Some(name) => Some(LogType::from_name(name).ok_or_else(|| {
-                    format!("source {n}: log_type {name:?} is not auto, access, audit, firewall, mws, postgres or security")
-                })?),
-            };
-            list.push(Source {
-                bucket,
-                prefix: text("prefix")?.unwrap_or_default(),
-                log_type,
-                id: text("id")?,
-                label: text("label")?,
-            });
-        }
+        let file: SourcesFile = toml::from_str(text).map_err(|e| e.to_string())?;
+        let list = file
+            .source
+            .into_iter()
+            .map(|e| Source {
+                bucket: e.bucket,
+                prefix: e.prefix,
+                log_type: e.log_type.0,
+                id: e.id,
+                label: e.label,
+            })
+            .collect();
         Ok(Sources {
             list: Some(list),
             any_log_type: None,
@@ -154,13 +151,20 @@ mod tests {
     #[test]
     fn errors_name_the_entry() {
         for (text, says) in [
-            ("[[source]]\nprefix = \"x\"", "source 1: bucket is required"),
+            ("[[source]]\nprefix = \"x\"", "missing field `bucket`"),
             (
                 "[[source]]\nbucket = \"b\"\nlog_type = \"syslog\"",
-                "source 1: log_type",
+                "line 3, column 12",
             ),
-            ("[[source]]\nbucket = \"b\"\nlabl = \"x\"", "unknown field"),
-            ("[[sources]]\nbucket = \"b\"", "unknown key"),
+            (
+                "[[source]]\nbucket = \"b\"\nlog_type = \"syslog\"",
+                "\"syslog\" is not auto, access",
+            ),
+            (
+                "[[source]]\nbucket = \"b\"\nlabl = \"x\"",
+                "unknown field `labl`",
+            ),
+            ("[[sources]]\nbucket = \"b\"", "unknown field `sources`"),
             ("bucket = ", ""),
         ] {
             let e = Sources::parse(text).unwrap_err();
