@@ -78,14 +78,26 @@ impl fmt::Display for LogTypeChoice {
     }
 }
 
+/// The value of `values` whose `name` is `s` (any case), or a [`BadValue`] saying `expected`.
+fn one_of<T: Copy>(
+    s: &str,
+    values: &[T],
+    name: impl Fn(T) -> &'static str,
+    expected: &'static str,
+) -> Result<T, BadValue> {
+    values
+        .iter()
+        .copied()
+        .find(|v| s.trim().eq_ignore_ascii_case(name(*v)))
+        .ok_or_else(|| BadValue::new(s, expected))
+}
+
 impl FromStr for Partition {
     type Err = BadValue;
 
     fn from_str(s: &str) -> Result<Partition, BadValue> {
-        [Partition::Hour, Partition::Day, Partition::Month]
-            .into_iter()
-            .find(|p| s.trim().eq_ignore_ascii_case(p.name()))
-            .ok_or_else(|| BadValue::new(s, "hour, day or month"))
+        let all = [Partition::Hour, Partition::Day, Partition::Month];
+        one_of(s, &all, Partition::name, "hour, day or month")
     }
 }
 
@@ -121,15 +133,13 @@ impl FromStr for Compression {
     /// `zstd` (at [`DEFAULT_ZSTD_LEVEL`]: see [`Compression::with_zstd_level`]), `snappy`,
     /// `gzip` or `none`.
     fn from_str(s: &str) -> Result<Compression, BadValue> {
-        [
+        let all = [
             Compression::Zstd(DEFAULT_ZSTD_LEVEL),
             Compression::Snappy,
             Compression::Gzip,
             Compression::None,
-        ]
-        .into_iter()
-        .find(|c| s.trim().eq_ignore_ascii_case(c.name()))
-        .ok_or_else(|| BadValue::new(s, "zstd, snappy, gzip or none"))
+        ];
+        one_of(s, &all, Compression::name, "zstd, snappy, gzip or none")
     }
 }
 
@@ -143,10 +153,12 @@ impl FromStr for Format {
     type Err = BadValue;
 
     fn from_str(s: &str) -> Result<Format, BadValue> {
-        [Format::Parquet, Format::Ndjson]
-            .into_iter()
-            .find(|c| s.trim().eq_ignore_ascii_case(c.name()))
-            .ok_or_else(|| BadValue::new(s, "parquet or ndjson"))
+        one_of(
+            s,
+            &[Format::Parquet, Format::Ndjson],
+            Format::name,
+            "parquet or ndjson",
+        )
     }
 }
 
