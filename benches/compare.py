@@ -96,7 +96,7 @@ def main():
     contenders = [
         ("jwas --threads 2", jwas(2)),
         ("jwas --threads 1, 1 core", jwas(1, pin=True)),
-        # The same rows in daily files: what a quiet appliance's log should use (README,
+        # The same rows in daily files: what a quiet appliance's log should use (docs/guide.md,
         # "Choosing a partition level"); the targets are measured on the default above.
         ("jwas --threads 2 --partition day", jwas(2, extra=("--partition", "day"))),
         ("DuckDB peer", peer("peer_duckdb.py")),

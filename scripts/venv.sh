@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Creates (once) the project's Python venv in .venv with pinned tools: duckdb for the
-# query scripts, moto (a local S3/SQS server) for the S3 tests, awscli for the README's
+# query scripts, moto (a local S3/SQS server) for the S3 tests, awscli for docs/guide.md's
 # S3 walk-through, cargo-lambda (its local Lambda runtime emulator) for the Lambda tests,
 # cfn-lint for deploy/'s template; with --bench also polars, for benches/compare.sh's
 # Polars peer.

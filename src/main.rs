@@ -160,7 +160,7 @@ struct OutputArgs {
     #[arg(long, default_value_t = sink::DEFAULT_MAX_FILE_ROWS)]
     max_file_rows: usize,
     /// Partition path depth: hour suits busy appliances; day or month write far fewer
-    /// files for quiet ones (see the README).
+    /// files for quiet ones (see docs/guide.md, "Choosing a partition level").
     #[arg(long, value_enum, default_value = "hour")]
     partition: sink::Partition,
 }

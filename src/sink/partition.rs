@@ -8,7 +8,7 @@ use std::fmt::Write;
 
 /// How deep the partition path goes. `Hour` is Panther's layout and the default; `Day` and
 /// `Month` put fewer, larger files into fewer directories, for logs with few events per
-/// hour (see the README's "Choosing a partition level").
+/// hour (see docs/guide.md, "Choosing a partition level").
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Partition {
     /// `year=/month=/day=/hour=/`

@@ -522,7 +522,7 @@ fn a_failed_removal_says_what_is_left_and_the_next_run_finishes() {
 
 /// Parsing an input again after `jwas compact` adds a second copy of its rows next to the
 /// merged file (its files are named as before, and the merged file is not); the next
-/// compact removes it (same `p_row_id`s). This is the documented behaviour (README,
+/// compact removes it (same `p_row_id`s). This is the documented behaviour (docs/guide.md,
 /// "Reruns"; issue 25, item 10): the merged file does not say which inputs it holds.
 #[test]
 fn a_rerun_after_compaction_adds_a_copy_that_the_next_compaction_removes() {
