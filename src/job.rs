@@ -86,8 +86,25 @@ pub struct InputSummary {
 /// leaves nothing, in S3 as locally. An object stored although its request failed (a PUT
 /// answered 500) is removed as well. Removal failures are logged.
 pub fn discard(store: &dyn Store, summary: &InputSummary) {
-    TableSink::remove(store, &summary.files);
-    if let Some(key) = &summary.rejected_key {
+    remove_committed(
+        Some(store),
+        &summary.files,
+        summary.rejected_key.as_deref().map(|k| (store, k)),
+    );
+}
+
+/// Removes committed table files (from `tables`) and a rejected-events object, once their
+/// stores' uploads are done; failures are logged.
+fn remove_committed(
+    tables: Option<&dyn Store>,
+    files: &[WrittenFile],
+    rejected: Option<(&dyn Store, &str)>,
+) {
+    if let Some(t) = tables {
+        TableSink::remove(t, files);
+    }
+    if let Some((store, key)) = rejected {
+        let _ = store.sync();
         if let Err(e) = store.remove(key) {
             tracing::error!("removing {} after a failure: {e}", store.location(key));
         }
@@ -321,14 +338,8 @@ impl<'a, 'd, 'r> Batch<'a, 'd, 'r> {
             .collect();
         let (files, rejected_file) = written?;
         if let Some(e) = synced.into_iter().find_map(Result::err) {
-            if let Some(t) = &tables {
-                TableSink::remove(t.as_ref(), &files);
-            }
-            if let (Some(r), Some(key)) = (&rejected, &rejected_key) {
-                if let Err(e) = r.remove(key) {
-                    tracing::error!("removing {} after a failure: {e}", r.location(key));
-                }
-            }
+            let rejected = rejected.as_deref().zip(rejected_key.as_deref());
+            remove_committed(tables.as_deref(), &files, rejected);
             return Err(e);
         }
         Ok((files, rejected_file))
