@@ -504,7 +504,7 @@ fn compact(args: CompactArgs) -> Result<ExitCode> {
         Some(_) => Some(S3::connect(&args.s3.config())?),
         None => None,
     };
-    let location = compact::Location::new(&args.out, s3.as_ref())?;
+    let store = run::open_store(&args.out, s3.as_ref(), true)?;
     let opts = CompactOptions {
         table: args.table,
         since: args.since,
@@ -519,7 +519,7 @@ fn compact(args: CompactArgs) -> Result<ExitCode> {
         dry_run: args.dry_run,
     };
     let started = Instant::now();
-    let plan = compact::Plan::new(location, opts)?;
+    let plan = compact::Plan::new(store, opts)?;
     let work = plan.partitions.iter().filter(|p| p.needs_work()).count();
     let bar = ProgressBar::new(plan.partitions.len() as u64);
     bar.set_style(

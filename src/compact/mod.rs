@@ -49,17 +49,13 @@ use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchR
 use std::collections::{BTreeMap, BinaryHeap};
 use std::fs::File;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Rows per batch read, sorted and written.
 const CHUNK_ROWS: usize = 8192;
 /// Rows per row group of a spilled run: what the merge holds per run.
 const SPILL_GROUP_ROWS: usize = 1024;
-/// S3 objects up to this size are read in memory; larger ones are spooled to a temporary
-/// file.
-#[cfg(feature = "s3")]
-const IN_MEMORY_OBJECT_BYTES: u64 = 64 << 20;
 /// Default memory for sorting, over all threads.
 pub const DEFAULT_MEMORY_BYTES: usize = 192 << 20;
 /// Prefix of the names of merged files.
@@ -192,7 +188,7 @@ fn parse_partition(dir: &str) -> Option<(LogType, DateTime<Utc>, DateTime<Utc>)>
 
 /// The partitions under a root that match the options, found by listing it once.
 pub struct Plan {
-    location: Location,
+    store: Arc<dyn Store>,
     opts: CompactOptions,
     /// The partitions, in key order.
     pub partitions: Vec<PartitionDir>,
@@ -277,10 +273,13 @@ impl Summary {
 }
 
 impl Plan {
-    /// Lists `location` and finds its partitions that match `opts`.
-    pub fn new(location: Location, opts: CompactOptions) -> Result<Plan, Error> {
+    /// Lists `store` (see [`crate::run::open_store`], durable for a local directory: files
+    /// are removed once the merged ones are written) and finds its partitions that match
+    /// `opts`.
+    pub fn new(store: Arc<dyn Store>, opts: CompactOptions) -> Result<Plan, Error> {
         let mut dirs: BTreeMap<&str, (Vec<Object>, Vec<Object>)> = BTreeMap::new();
-        let objects = location.list(opts.table.map(LogType::table))?;
+        let folder = opts.table.map(|t| format!("{}/", t.table()));
+        let objects = store.list(folder.as_deref().unwrap_or(""))?;
         for obj in &objects {
             let Some((dir, name)) = obj.key.rsplit_once('/') else {
                 continue;
@@ -315,7 +314,7 @@ impl Plan {
             });
         }
         Ok(Plan {
-            location,
+            store,
             opts,
             partitions,
         })
@@ -323,7 +322,7 @@ impl Plan {
 
     /// Where the plan's partitions are, for messages.
     pub fn location(&self, key: &str) -> String {
-        self.location.display(key)
+        self.store.location(key)
     }
 
     /// Compacts the partitions, [`CompactOptions::threads`] at a time, calling `done` after
@@ -331,7 +330,7 @@ impl Plan {
     pub fn run(&self, done: &(dyn Fn(&PartitionReport) + Sync)) -> Summary {
         let threads = self.opts.threads.max(1);
         let memory = (self.opts.memory_bytes / threads).max(256 << 10);
-        let store = self.location.store();
+        let store = &self.store;
         let next = std::sync::atomic::AtomicUsize::new(0);
         let reports = std::sync::Mutex::new(Vec::new());
         std::thread::scope(|scope| {
@@ -440,7 +439,7 @@ impl Plan {
                     .try_for_each(|name| store.remove(&format!("{}/{name}", p.dir)))
                     .and_then(|()| store.remove(&manifest_key));
                 if let Err(c) = cleaned {
-                    tracing::warn!("{}: {c}", self.location.display(&p.dir));
+                    tracing::warn!("{}: {c}", self.store.location(&p.dir));
                 }
                 return Err(e);
             }
@@ -470,10 +469,10 @@ impl Plan {
     /// Finishes or undoes the merge a manifest describes, updating `files`.
     fn recover(&self, m: &Object, files: &mut Vec<Object>, store: &dyn Store) -> Result<(), Error> {
         let bad = |reason: String| Error::Input {
-            input: self.location.display(&m.key),
+            input: self.store.location(&m.key),
             reason,
         };
-        let text = self.location.read_all(m)?;
+        let text = self.store.read_all(&m.key)?;
         let doc: serde_json::Value =
             serde_json::from_slice(&text).map_err(|e| bad(format!("not a manifest: {e}")))?;
         // Only plain file names of the partition's Parquet files: a manifest never makes
@@ -594,17 +593,16 @@ impl Plan {
         schema: &SchemaRef,
         batch_rows: usize,
     ) -> Result<ParquetRecordBatchReader, Error> {
-        let built = match self.location.fetch(f)? {
+        let built = match self.store.fetch(f)? {
             Fetched::File(file) => ParquetRecordBatchReaderBuilder::try_new(file)
                 .map(|b| (b.schema().clone(), b.with_batch_size(batch_rows).build())),
-            #[cfg(feature = "s3")]
             Fetched::Bytes(bytes) => ParquetRecordBatchReaderBuilder::try_new(bytes)
                 .map(|b| (b.schema().clone(), b.with_batch_size(batch_rows).build())),
         };
         let (found, reader) = built.map_err(|e| self.parquet_error(&f.key, e))?;
         if found.fields() != schema.fields() {
             return Err(Error::Input {
-                input: self.location.display(&f.key),
+                input: self.store.location(&f.key),
                 reason: format!(
                     "its columns are not those of {} (schema version {}); the partition is left as it is",
                     log_type.table(),
@@ -643,7 +641,7 @@ impl Plan {
 
     fn parquet_error(&self, key: &str, source: parquet::errors::ParquetError) -> Error {
         Error::Parquet {
-            path: PathBuf::from(self.location.display(key)),
+            path: PathBuf::from(self.store.location(key)),
             source,
         }
     }
@@ -666,12 +664,10 @@ fn put(store: &dyn Store, key: &str, body: &[u8]) -> Result<(), Error> {
     w.commit()
 }
 
-mod location;
 mod sort;
 mod writer;
 
-pub use location::Location;
-use location::{anonymous_file, Fetched, Object};
+use crate::sink::store::{anonymous_file, Fetched, Listed as Object};
 use sort::{merge_runs, KeyColumns, SortedRun};
 use writer::PartWriter;
 

@@ -2,6 +2,7 @@
 //! background under a byte budget.
 
 use super::*;
+use crate::sink::store::{Fetched, Listed, IN_MEMORY_OBJECT_BYTES};
 
 /// Uploads in flight and the first failure among them. Upload tasks are detached: a
 /// finished task's memory (the SDK's request future is large) is freed at once, rather
@@ -135,6 +136,58 @@ impl Store for S3Store {
             )?
             .map(|_| ())
             .map_err(|e| s3_error(&self.location(key), e))
+    }
+
+    fn list(&self, folder: &str) -> Result<Vec<Listed>, Error> {
+        let listed = self.s3.list(&S3Uri {
+            bucket: self.bucket.clone(),
+            key: format!("{}{folder}", self.prefix),
+        })?;
+        Ok(listed
+            .into_iter()
+            .filter_map(|i| match i {
+                Input::S3(o) => Some(Listed {
+                    key: o.key.strip_prefix(&self.prefix)?.to_owned(),
+                    size: o.size,
+                }),
+                _ => None,
+            })
+            .filter(|o| !crate::sink::store::unlisted(&o.key))
+            .collect())
+    }
+
+    fn read_all(&self, key: &str) -> Result<Vec<u8>, Error> {
+        self.s3.read_all(&self.object(&Listed {
+            key: key.to_owned(),
+            size: 0,
+        }))
+    }
+
+    fn fetch(&self, object: &Listed) -> Result<Fetched, Error> {
+        let s3_object = self.object(object);
+        if object.size <= IN_MEMORY_OBJECT_BYTES {
+            return Ok(Fetched::Bytes(Bytes::from(self.s3.read_all(&s3_object)?)));
+        }
+        let read_err = |source| Error::Read {
+            input: self.location(&object.key),
+            source,
+        };
+        let mut file = crate::sink::store::anonymous_file().map_err(read_err)?;
+        std::io::copy(&mut self.s3.open(&s3_object), &mut file).map_err(read_err)?;
+        Ok(Fetched::File(file))
+    }
+}
+
+impl S3Store {
+    /// The S3 object of a key in this store.
+    fn object(&self, object: &Listed) -> S3Object {
+        S3Object {
+            bucket: self.bucket.clone(),
+            key: format!("{}{}", self.prefix, object.key),
+            size: object.size,
+            etag: None,
+            modified: None,
+        }
     }
 }
 

@@ -20,7 +20,7 @@ use std::io::Write;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-pub use store::{LocalStore, ObjectWriter, Store};
+pub use store::{Listed, LocalStore, ObjectWriter, Store};
 
 /// Rows per Parquet row group, at most.
 pub const DEFAULT_ROW_GROUP_ROWS: usize = 128 * 1024;

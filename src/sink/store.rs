@@ -13,7 +13,32 @@ pub trait ObjectWriter: Write + Send {
     fn commit(self: Box<Self>) -> Result<(), Error>;
 }
 
-/// A place output objects are written to, by key (`/`-separated).
+/// An object found by [`Store::list`]: its key (relative to the store's root,
+/// `/`-separated) and size.
+#[derive(Clone, Debug)]
+pub struct Listed {
+    /// The key.
+    pub key: String,
+    /// Bytes.
+    pub size: u64,
+}
+
+/// An object's bytes, to read (see [`Store::fetch`]): a file or, for a small remote
+/// object, the bytes in memory. Both are a `parquet` `ChunkReader`.
+pub enum Fetched {
+    /// A local file, or an unnamed temporary file the object was copied into.
+    File(File),
+    /// The whole object in memory.
+    Bytes(bytes::Bytes),
+}
+
+/// Remote objects up to this size are fetched into memory; larger ones into an unnamed
+/// temporary file.
+pub const IN_MEMORY_OBJECT_BYTES: u64 = 64 << 20;
+
+/// A place output objects are written to, listed and read back from, by key
+/// (`/`-separated). Open one from a path or an `s3://` URI with
+/// [`crate::run::open_store`].
 pub trait Store: Send + Sync {
     /// Starts writing the object at `key`, replacing any object there when committed.
     fn create(&self, key: &str) -> Result<Box<dyn ObjectWriter>, Error>;
@@ -40,6 +65,30 @@ pub trait Store: Send + Sync {
     /// Removes the object at `key` (committed earlier); an object that is not there is no
     /// error.
     fn remove(&self, key: &str) -> Result<(), Error>;
+    /// The committed objects under `folder` (`""` for the whole store, else a key prefix
+    /// ending in `/`), in no set order. Hidden names (starting with `.`: temporaries) and
+    /// folders whose names start with `_` (`_rejected`) are left out. A store whose root
+    /// does not exist is an error; a missing folder under it lists nothing.
+    fn list(&self, folder: &str) -> Result<Vec<Listed>, Error>;
+    /// The whole of a small object (a manifest).
+    fn read_all(&self, key: &str) -> Result<Vec<u8>, Error>;
+    /// An object to read from (a Parquet file): a local file as it is; a remote one in
+    /// memory up to [`IN_MEMORY_OBJECT_BYTES`], else copied to an unnamed temporary file.
+    fn fetch(&self, object: &Listed) -> Result<Fetched, Error>;
+}
+
+/// Whether a listed key is left out of [`Store::list`]: a hidden name, or anything under
+/// a folder whose name starts with `_`. (A local store's walk skips them as it goes.)
+#[cfg(feature = "s3")]
+pub(crate) fn unlisted(key: &str) -> bool {
+    let mut parts = key.split('/').peekable();
+    while let Some(part) = parts.next() {
+        let folder = parts.peek().is_some();
+        if part.starts_with('.') || folder && part.starts_with('_') {
+            return true;
+        }
+    }
+    false
 }
 
 /// A local directory.
@@ -271,6 +320,91 @@ impl Store for LocalStore {
             _ => Ok(()),
         }
     }
+
+    fn list(&self, folder: &str) -> Result<Vec<Listed>, Error> {
+        let root = &self.root;
+        let meta = std::fs::metadata(root).map_err(|e| Error::Input {
+            input: root.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        if !meta.is_dir() {
+            return Err(Error::Input {
+                input: root.display().to_string(),
+                reason: "not a directory".into(),
+            });
+        }
+        let mut out = Vec::new();
+        let dir = root.join(folder);
+        if folder.is_empty() || dir.is_dir() {
+            walk(&dir, folder, &mut out)?;
+        }
+        Ok(out)
+    }
+
+    fn read_all(&self, key: &str) -> Result<Vec<u8>, Error> {
+        std::fs::read(self.root.join(key)).map_err(|source| Error::Read {
+            input: self.location(key),
+            source,
+        })
+    }
+
+    fn fetch(&self, object: &Listed) -> Result<Fetched, Error> {
+        File::open(self.root.join(&object.key))
+            .map(Fetched::File)
+            .map_err(|source| Error::Read {
+                input: self.location(&object.key),
+                source,
+            })
+    }
+}
+
+/// Collects the files under `dir` (`prefix` is its key), skipping hidden entries and
+/// directories whose names start with `_` (`_rejected`). Symbolic links are not followed:
+/// the store's own objects are never links.
+fn walk(dir: &Path, prefix: &str, out: &mut Vec<Listed>) -> Result<(), Error> {
+    let io_err = |source| Error::Read {
+        input: dir.display().to_string(),
+        source,
+    };
+    for entry in std::fs::read_dir(dir).map_err(io_err)? {
+        let entry = entry.map_err(io_err)?;
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
+        if name.starts_with('.') {
+            continue;
+        }
+        let key = format!("{prefix}{name}");
+        let kind = entry.file_type().map_err(io_err)?;
+        if kind.is_dir() {
+            if !name.starts_with('_') {
+                walk(&entry.path(), &format!("{key}/"), out)?;
+            }
+        } else if kind.is_file() {
+            let size = entry.metadata().map_err(io_err)?.len();
+            out.push(Listed { key, size });
+        }
+    }
+    Ok(())
+}
+
+/// A read-write temporary file that has no name: nothing is left behind however the
+/// process ends.
+pub fn anonymous_file() -> std::io::Result<File> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let path = std::env::temp_dir().join(format!(
+        ".jwas-compact-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&path)?;
+    std::fs::remove_file(&path)?;
+    Ok(file)
 }
 
 #[cfg(test)]
@@ -308,6 +442,63 @@ mod tests {
         store.remove("t/x/a.parquet").unwrap();
         store.remove("t/x/a.parquet").unwrap();
         assert!(dir.files().is_empty());
+    }
+
+    #[test]
+    fn a_listing_holds_committed_objects_only() {
+        let dir = TempDir::new("store-list");
+        let store = LocalStore::new(&dir.0);
+        store.put("t/year=2024/a.parquet", b"aa").unwrap();
+        store.put("t/year=2024/_x.json", b"{}").unwrap();
+        store.put("u/b.parquet", b"b").unwrap();
+        store.put("_rejected/r.ndjson", b"r").unwrap();
+        let _pending = store.create("t/year=2024/c.parquet").unwrap();
+        let keys = |folder: &str| {
+            let mut l: Vec<_> = store
+                .list(folder)
+                .unwrap()
+                .into_iter()
+                .map(|o| (o.key, o.size))
+                .collect();
+            l.sort();
+            l
+        };
+        assert_eq!(
+            keys(""),
+            [
+                ("t/year=2024/_x.json".to_owned(), 2),
+                ("t/year=2024/a.parquet".to_owned(), 2),
+                ("u/b.parquet".to_owned(), 1)
+            ]
+        );
+        assert_eq!(keys("u/"), [("u/b.parquet".to_owned(), 1)]);
+        assert!(keys("missing/").is_empty());
+        assert_eq!(store.read_all("u/b.parquet").unwrap(), b"b");
+        let listed = Listed {
+            key: "t/year=2024/a.parquet".into(),
+            size: 2,
+        };
+        let Fetched::File(mut f) = store.fetch(&listed).unwrap() else {
+            panic!("a local object is fetched as its file");
+        };
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut f, &mut text).unwrap();
+        assert_eq!(text, "aa");
+        assert!(store.read_all("u/none").is_err());
+        // A root that is missing or not a directory is an error, not an empty listing.
+        assert!(LocalStore::new(dir.0.join("none")).list("").is_err());
+        assert!(LocalStore::new(dir.0.join("u/b.parquet")).list("").is_err());
+    }
+
+    #[cfg(feature = "s3")]
+    #[test]
+    fn hidden_names_and_underscore_folders_are_unlisted() {
+        assert!(unlisted(".a.parquet.tmp-1-2"));
+        assert!(unlisted("t/.x"));
+        assert!(unlisted("_rejected/r.ndjson"));
+        assert!(unlisted("t/_tmp/a.parquet"));
+        assert!(!unlisted("t/year=2024/_jwas-compact-1.json"));
+        assert!(!unlisted("t/year=2024/a.parquet"));
     }
 
     #[test]
