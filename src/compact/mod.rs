@@ -186,6 +186,42 @@ fn parse_partition(dir: &str) -> Option<(LogType, DateTime<Utc>, DateTime<Utc>)>
     Some((log_type, start, end))
 }
 
+/// A merge written ahead (`_jwas-compact-<hash>.json`); the fields are in alphabetical
+/// order, as they have always been written.
+#[derive(serde::Deserialize, serde::Serialize)]
+struct Manifest {
+    /// The manifest format: 1.
+    #[serde(default)]
+    jwas_compact: u32,
+    /// The merged files written (names in the partition); empty while writing.
+    #[serde(default)]
+    parts: Vec<String>,
+    /// The files the merge replaces.
+    #[serde(default)]
+    replaces: Vec<String>,
+    state: State,
+}
+
+/// How far a merge got.
+#[derive(serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+enum State {
+    /// The merged files are being written: undo by removing them.
+    Writing,
+    /// The merged files are all stored: finish by removing the merged-away files.
+    Complete,
+    /// Anything else: the manifest is left alone and the partition reported.
+    #[serde(other, skip_serializing)]
+    Unknown,
+}
+
+impl Manifest {
+    fn to_json(&self) -> String {
+        // Strings and numbers into a String: cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
 /// The partitions under a root that match the options, found by listing it once.
 pub struct Plan {
     store: Arc<dyn Store>,
@@ -406,16 +442,16 @@ impl Plan {
             xxhash_rust::xxh3::xxh3_64(names.join("\n").as_bytes())
         );
         let manifest_key = format!("{}/{MANIFEST_PREFIX}{hash}.json", p.dir);
-        let manifest = |state: &str, parts: &[String]| {
-            serde_json::json!({
-                "jwas_compact": 1,
-                "state": state,
-                "replaces": names,
-                "parts": parts,
-            })
-            .to_string()
+        let manifest = |state: State, parts: &[String]| {
+            Manifest {
+                jwas_compact: 1,
+                parts: parts.to_vec(),
+                replaces: names.iter().map(|&n| n.to_owned()).collect(),
+                state,
+            }
+            .to_json()
         };
-        put(store, &manifest_key, manifest("writing", &[]).as_bytes())?;
+        store.put(&manifest_key, manifest(State::Writing, &[]).as_bytes())?;
         store.sync()?;
 
         let mut out = PartWriter::new(
@@ -445,11 +481,7 @@ impl Plan {
             }
         };
         let (parts, rows_after) = (std::mem::take(&mut out.parts), out.rows);
-        put(
-            store,
-            &manifest_key,
-            manifest("complete", &parts).as_bytes(),
-        )?;
+        store.put(&manifest_key, manifest(State::Complete, &parts).as_bytes())?;
         store.sync()?;
         report.unfinished = true;
         for f in &files {
@@ -473,31 +505,26 @@ impl Plan {
             reason,
         };
         let text = self.store.read_all(&m.key)?;
-        let doc: serde_json::Value =
+        let doc: Manifest =
             serde_json::from_slice(&text).map_err(|e| bad(format!("not a manifest: {e}")))?;
         // Only plain file names of the partition's Parquet files: a manifest never makes
         // jwas remove anything else, whatever it says.
-        let names = |field: &str| -> Vec<String> {
-            doc[field]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|v| v.as_str())
-                        .filter(|n| is_parquet_name(n))
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default()
+        let names = |names: &[String]| -> Vec<String> {
+            names
+                .iter()
+                .filter(|n| is_parquet_name(n))
+                .cloned()
+                .collect()
         };
         let dir = m.key.rsplit_once('/').map_or("", |(d, _)| d);
         let hash = file_name(&m.key)
             .strip_prefix(MANIFEST_PREFIX)
             .and_then(|n| n.strip_suffix(".json"))
             .unwrap_or_default();
-        let doomed: Vec<String> = match doc["state"].as_str() {
+        let doomed: Vec<String> = match doc.state {
             // The merged files are all stored: the merged-away ones go.
-            Some("complete") => {
-                let parts = names("parts");
+            State::Complete => {
+                let parts = names(&doc.parts);
                 // Only if every merged file is there: else removing would lose rows.
                 if let Some(missing) = parts
                     .iter()
@@ -507,23 +534,23 @@ impl Plan {
                         "complete, but its merged file {missing} is not there; nothing was removed"
                     )));
                 }
-                names("replaces")
+                names(&doc.replaces)
                     .into_iter()
                     .filter(|r| !parts.contains(r))
                     .collect()
             }
             // Interrupted while writing: what was written of the merge goes; the files it
             // came from are all there.
-            Some("writing") => {
+            State::Writing => {
                 let prefix = format!("{MERGED_PREFIX}{hash}-");
-                let replaces = names("replaces");
+                let replaces = names(&doc.replaces);
                 files
                     .iter()
                     .map(|f| file_name(&f.key).to_owned())
                     .filter(|n| n.starts_with(&prefix) && !replaces.contains(n))
                     .collect()
             }
-            _ => return Err(bad("a manifest in no known state".into())),
+            State::Unknown => return Err(bad("a manifest in no known state".into())),
         };
         for name in &doomed {
             store.remove(&format!("{dir}/{name}"))?;
@@ -654,16 +681,6 @@ impl Plan {
     }
 }
 
-/// Writes a whole small object.
-fn put(store: &dyn Store, key: &str, body: &[u8]) -> Result<(), Error> {
-    let mut w = store.create(key)?;
-    w.write_all(body).map_err(|source| Error::Write {
-        path: PathBuf::from(store.location(key)),
-        source,
-    })?;
-    w.commit()
-}
-
 mod sort;
 mod writer;
 
@@ -674,6 +691,27 @@ use writer::PartWriter;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn manifests_are_written_as_before_and_read_back() {
+        let m = Manifest {
+            jwas_compact: 1,
+            parts: vec!["merged-1-0.parquet".into()],
+            replaces: vec!["a.parquet".into(), "b.parquet".into()],
+            state: State::Complete,
+        };
+        let text = m.to_json();
+        assert_eq!(
+            text,
+            r#"{"jwas_compact":1,"parts":["merged-1-0.parquet"],"replaces":["a.parquet","b.parquet"],"state":"complete"}"#
+        );
+        let back: Manifest = serde_json::from_str(&text).unwrap();
+        assert!(matches!(back.state, State::Complete));
+        assert_eq!(back.replaces, m.replaces);
+        let odd: Manifest = serde_json::from_str(r#"{"state":"halfway"}"#).unwrap();
+        assert!(matches!(odd.state, State::Unknown));
+        assert!(serde_json::from_str::<Manifest>(r#"{"replaces":5}"#).is_err());
+    }
 
     #[test]
     fn partition_keys_at_every_level() {

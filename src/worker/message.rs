@@ -3,12 +3,88 @@
 //! `s3:TestEvent`. Keys in S3 notifications are URL-encoded with `+` for a space.
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 
-fn time(v: Option<&Value>) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(v?.as_str()?)
+fn time(v: Option<&str>) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(v?)
         .ok()
         .map(|t| t.with_timezone(&Utc))
+}
+
+/// Every shape of body jwas reads, as one record: each shape has its own fields, and the
+/// fields of the others are absent. Unknown fields are ignored.
+#[derive(Deserialize)]
+struct Envelope {
+    /// `s3:TestEvent`.
+    #[serde(rename = "Event")]
+    event: Option<String>,
+    /// An SNS envelope: `Notification`, with the S3 notification as a string in `Message`.
+    #[serde(rename = "Type")]
+    kind: Option<String>,
+    #[serde(rename = "Message")]
+    message: Option<String>,
+    /// An S3 event notification.
+    #[serde(rename = "Records")]
+    records: Option<Vec<Record>>,
+    /// EventBridge: `aws.s3`, `Object Created`, the object in `detail`, the event's time.
+    source: Option<String>,
+    #[serde(rename = "detail-type")]
+    detail_type: Option<String>,
+    detail: Option<Detail>,
+    time: Option<String>,
+}
+
+/// One record of an S3 event notification. It is also written (by [`s3_event`]); the
+/// fields are in alphabetical order, as `jwas enqueue` has always written them.
+#[derive(Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Record {
+    event_name: Option<String>,
+    event_source: Option<String>,
+    event_time: Option<String>,
+    event_version: Option<String>,
+    s3: Option<RecordS3>,
+}
+
+#[derive(Deserialize, Serialize)]
+struct RecordS3 {
+    bucket: Option<Named>,
+    object: Option<RecordObject>,
+}
+
+#[derive(Deserialize, Serialize)]
+struct Named {
+    name: Option<String>,
+}
+
+/// The object of a notification record: its key is URL-encoded.
+#[derive(Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RecordObject {
+    e_tag: Option<String>,
+    key: Option<String>,
+    size: Option<u64>,
+}
+
+/// An EventBridge event's `detail`: the key is not URL-encoded.
+#[derive(Deserialize)]
+struct Detail {
+    bucket: Option<Named>,
+    object: Option<DetailObject>,
+}
+
+#[derive(Deserialize)]
+struct DetailObject {
+    key: Option<String>,
+    size: Option<u64>,
+    etag: Option<String>,
+}
+
+/// What `jwas enqueue` sends: an S3 event notification.
+#[derive(Serialize)]
+struct Notification<'a> {
+    #[serde(rename = "Records")]
+    records: &'a [Record],
 }
 
 /// An object a message announces.
@@ -38,88 +114,92 @@ pub enum Body {
 
 /// Reads a message body; the error says why it is not one of the known shapes.
 pub fn parse(body: &str) -> Result<Body, String> {
-    let v: Value = serde_json::from_str(body).map_err(|e| format!("not JSON: {e}"))?;
-    parse_value(&v, 0)
+    parse_envelope(body, 0)
 }
 
-fn parse_value(v: &Value, depth: u8) -> Result<Body, String> {
-    if v.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
+fn parse_envelope(body: &str, depth: u8) -> Result<Body, String> {
+    let v: Envelope = serde_json::from_str(body).map_err(|e| {
+        let what = if depth == 0 {
+            "the body"
+        } else {
+            "the SNS Message"
+        };
+        match e.classify() {
+            serde_json::error::Category::Data => format!("{what} is not a message jwas reads: {e}"),
+            _ => format!("{what} is not JSON: {e}"),
+        }
+    })?;
+    if v.event.as_deref() == Some("s3:TestEvent") {
         return Ok(Body::Test);
     }
     // SNS envelope: the S3 notification is a JSON string in `Message`.
-    if v.get("Type").and_then(Value::as_str) == Some("Notification") && depth == 0 {
+    if v.kind.as_deref() == Some("Notification") && depth == 0 {
         let inner = v
-            .get("Message")
-            .and_then(Value::as_str)
+            .message
+            .as_deref()
             .ok_or("SNS notification without a Message string")?;
-        let inner: Value =
-            serde_json::from_str(inner).map_err(|e| format!("SNS Message is not JSON: {e}"))?;
-        return parse_value(&inner, depth + 1);
+        return parse_envelope(inner, depth + 1);
     }
-    if let Some(records) = v.get("Records") {
-        let records = records.as_array().ok_or("Records is not a list")?;
+    if let Some(records) = v.records {
         let mut out = Vec::with_capacity(records.len());
         for r in records {
-            let name = r.get("eventName").and_then(Value::as_str).unwrap_or("");
+            let name = r.event_name.as_deref().unwrap_or("");
             if !name.starts_with("ObjectCreated:") {
                 continue;
             }
-            let s3 = r.get("s3").ok_or("a record without s3")?;
+            let s3 = r.s3.ok_or("a record without s3")?;
             let bucket = s3
-                .pointer("/bucket/name")
-                .and_then(Value::as_str)
+                .bucket
+                .and_then(|b| b.name)
                 .ok_or("a record without s3.bucket.name")?;
-            let key = s3
-                .pointer("/object/key")
-                .and_then(Value::as_str)
-                .ok_or("a record without s3.object.key")?;
-            let key = url_decode(key).ok_or_else(|| {
+            let object = s3.object.ok_or("a record without s3.object.key")?;
+            let key = object.key.ok_or("a record without s3.object.key")?;
+            let key = url_decode(&key).ok_or_else(|| {
                 format!(
                     "bad URL encoding in key {:?}",
-                    crate::grammar::common::clip(key, 200)
+                    crate::grammar::common::clip(&key, 200)
                 )
             })?;
-            if let Some(problem) = crate::source::s3_name_problem(bucket, &key) {
+            if let Some(problem) = crate::source::s3_name_problem(&bucket, &key) {
                 return Err(problem);
             }
             out.push(ObjectRef {
-                bucket: bucket.to_owned(),
+                bucket,
                 key,
-                size: s3.pointer("/object/size").and_then(Value::as_u64),
-                etag: s3
-                    .pointer("/object/eTag")
-                    .and_then(Value::as_str)
-                    .map(|e| e.trim_matches('"').to_owned()),
-                time: time(r.get("eventTime")),
+                size: object.size,
+                etag: object.e_tag.map(|e| e.trim_matches('"').to_owned()),
+                time: time(r.event_time.as_deref()),
             });
         }
         return Ok(Body::Objects(out));
     }
     // EventBridge: keys are not URL-encoded.
-    if v.get("source").and_then(Value::as_str) == Some("aws.s3") {
-        if v.get("detail-type").and_then(Value::as_str) != Some("Object Created") {
+    if v.source.as_deref() == Some("aws.s3") {
+        if v.detail_type.as_deref() != Some("Object Created") {
             return Ok(Body::Objects(Vec::new()));
         }
-        let bucket = v
-            .pointer("/detail/bucket/name")
-            .and_then(Value::as_str)
+        let detail = v
+            .detail
             .ok_or("EventBridge event without detail.bucket.name")?;
-        let key = v
-            .pointer("/detail/object/key")
-            .and_then(Value::as_str)
+        let bucket = detail
+            .bucket
+            .and_then(|b| b.name)
+            .ok_or("EventBridge event without detail.bucket.name")?;
+        let object = detail
+            .object
             .ok_or("EventBridge event without detail.object.key")?;
-        if let Some(problem) = crate::source::s3_name_problem(bucket, key) {
+        let key = object
+            .key
+            .ok_or("EventBridge event without detail.object.key")?;
+        if let Some(problem) = crate::source::s3_name_problem(&bucket, &key) {
             return Err(problem);
         }
         return Ok(Body::Objects(vec![ObjectRef {
-            bucket: bucket.to_owned(),
-            key: key.to_owned(),
-            size: v.pointer("/detail/object/size").and_then(Value::as_u64),
-            etag: v
-                .pointer("/detail/object/etag")
-                .and_then(Value::as_str)
-                .map(|e| e.trim_matches('"').to_owned()),
-            time: time(v.get("time")),
+            bucket,
+            key,
+            size: object.size,
+            etag: object.etag.map(|e| e.trim_matches('"').to_owned()),
+            time: time(v.time.as_deref()),
         }]));
     }
     Err("neither an S3 notification, an SNS envelope of one, an EventBridge S3 event nor an s3:TestEvent".into())
@@ -155,19 +235,25 @@ pub fn s3_event(
     etag: Option<&str>,
     time: Option<DateTime<Utc>>,
 ) -> String {
-    serde_json::json!({
-        "Records": [{
-            "eventVersion": "2.1",
-            "eventSource": "aws:s3",
-            "eventName": "ObjectCreated:Put",
-            "eventTime": time.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
-            "s3": {
-                "bucket": { "name": bucket },
-                "object": { "key": url_encode(key), "size": size, "eTag": etag },
-            },
-        }]
-    })
-    .to_string()
+    let record = Record {
+        event_name: Some("ObjectCreated:Put".into()),
+        event_source: Some("aws:s3".into()),
+        event_time: time.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+        event_version: Some("2.1".into()),
+        s3: Some(RecordS3 {
+            bucket: Some(Named {
+                name: Some(bucket.to_owned()),
+            }),
+            object: Some(RecordObject {
+                e_tag: etag.map(str::to_owned),
+                key: Some(url_encode(key)),
+                size: Some(size),
+            }),
+        }),
+    };
+    let records = [record];
+    // Serializing strings and numbers into a String cannot fail.
+    serde_json::to_string(&Notification { records: &records }).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -195,7 +281,7 @@ mod tests {
     #[test]
     fn s3_notification_with_several_records() {
         let mut first = obj("raw", "logs/a b+cé.log", Some(12), Some("0123abcd"));
-        first.time = time(Some(&Value::from("2024-03-20T10:00:00.123Z")));
+        first.time = time(Some("2024-03-20T10:00:00.123Z"));
         assert!(first.time.is_some());
         assert_eq!(
             parse(S3_EVENT),
@@ -253,6 +339,19 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn enqueue_writes_what_it_always_wrote() {
+        let t = DateTime::from_timestamp(1_700_000_000, 0);
+        assert_eq!(
+            s3_event("raw", "a b.log", 7, Some("e"), t),
+            r#"{"Records":[{"eventName":"ObjectCreated:Put","eventSource":"aws:s3","eventTime":"2023-11-14T22:13:20.000Z","eventVersion":"2.1","s3":{"bucket":{"name":"raw"},"object":{"eTag":"e","key":"a+b.log","size":7}}}]}"#
+        );
+        assert_eq!(
+            s3_event("raw", "k", 0, None, None),
+            r#"{"Records":[{"eventName":"ObjectCreated:Put","eventSource":"aws:s3","eventTime":null,"eventVersion":"2.1","s3":{"bucket":{"name":"raw"},"object":{"eTag":null,"key":"k","size":0}}}]}"#
+        );
     }
 
     #[test]
