@@ -211,7 +211,9 @@ impl<'a> Run<'a> {
                 })
             }
         };
-        let mut ahead = Ahead::new(s3, &inputs, concurrency);
+        let mut readers = Readers::new(s3, &inputs, concurrency)
+            .counted(Arc::clone(&read))
+            .stoppable(Arc::clone(&stop));
         let fail = |input: &Input, e: Error, given_up: &mut bool| {
             *given_up = stop.load(Ordering::SeqCst);
             if !*given_up {
@@ -260,7 +262,7 @@ impl<'a> Run<'a> {
                         return None;
                     }
                     let input = inputs.get(at).filter(|_| at < end)?.clone();
-                    let raw = open_counted(&input, &mut ahead, &read, &stop).map(|(r, c)| {
+                    let raw = readers.open(&input).map(|(r, c)| {
                         compressions[at] = c;
                         r
                     });
@@ -289,7 +291,7 @@ impl<'a> Run<'a> {
                     rejected = RejectedTo::Store(Arc::clone(s));
                 }
             }
-            let raw = open_counted(input, &mut ahead, &read, &stop).map(|(r, c)| {
+            let raw = readers.open(input).map(|(r, c)| {
                 compressions[i] = c;
                 r
             });
@@ -338,8 +340,58 @@ pub fn is_pipe(e: &Error) -> bool {
     matches!(e, Error::Write { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
-/// S3 objects opened `concurrency` ahead: their downloads run while earlier inputs are
-/// parsed, each buffering a bounded number of chunks.
+/// Readers for a sequence of inputs, taken in order: S3 objects are opened `concurrency`
+/// ahead (their downloads run while earlier inputs are parsed, each buffering a bounded
+/// number of chunks), files and standard input when their turn comes; each is
+/// decompressed as its first bytes say. [`Run`] reads its inputs through it, and so does
+/// the worker's batch.
+pub struct Readers<'a> {
+    ahead: Ahead<'a>,
+    read: Option<Arc<AtomicU64>>,
+    stop: Option<Arc<AtomicBool>>,
+}
+
+impl<'a> Readers<'a> {
+    /// Readers for `inputs`, S3 objects read with `s3`.
+    pub fn new(s3: Option<&'a S3Client>, inputs: &[Input], concurrency: usize) -> Readers<'a> {
+        Readers {
+            ahead: Ahead::new(s3, inputs, concurrency),
+            read: None,
+            stop: None,
+        }
+    }
+
+    /// Counts the bytes read, as stored (before decompression), into `read`.
+    pub fn counted(mut self, read: Arc<AtomicU64>) -> Readers<'a> {
+        self.read = Some(read);
+        self
+    }
+
+    /// Fails every read once `stop` is set, so the input in hand is given up.
+    pub fn stoppable(mut self, stop: Arc<AtomicBool>) -> Readers<'a> {
+        self.stop = Some(stop);
+        self
+    }
+
+    /// The reader of `input`, which must be the next of the inputs given to
+    /// [`Readers::new`], decompressed, and what its first bytes showed (`"gzip"`,
+    /// `"zstd"`, `"plain"`).
+    pub fn open(&mut self, input: &Input) -> Result<(Box<dyn Read + Send>, &'static str), Error> {
+        let mut raw = match self.ahead.next_reader() {
+            Some(raw) => raw,
+            None => input.open_raw()?,
+        };
+        if let Some(stop) = &self.stop {
+            raw = Box::new(source::Stoppable::new(raw, Arc::clone(stop)));
+        }
+        if let Some(read) = &self.read {
+            raw = Box::new(source::Counted::new(raw, Arc::clone(read)));
+        }
+        source::open_detected(input, raw)
+    }
+}
+
+/// S3 objects opened ahead, or nothing to open ahead.
 enum Ahead<'a> {
     #[cfg(feature = "s3")]
     S3(crate::s3::ReadAhead<'a>),
@@ -375,23 +427,6 @@ impl<'a> Ahead<'a> {
             Ahead::None(_) => None,
         }
     }
-}
-
-/// Opens an input (an S3 object from the read-ahead, else the file or standard input),
-/// counting its bytes as stored into `read` and failing once `stop` is set, and
-/// decompresses it; says what it was (gzip, zstd, plain).
-fn open_counted(
-    input: &Input,
-    ahead: &mut Ahead<'_>,
-    read: &Arc<AtomicU64>,
-    stop: &Arc<AtomicBool>,
-) -> Result<(Box<dyn Read + Send>, &'static str), Error> {
-    let raw = match ahead.next_reader() {
-        Some(raw) => raw,
-        None => input.open_raw()?,
-    };
-    let raw = source::Stoppable::new(raw, Arc::clone(stop));
-    source::open_detected(input, Box::new(source::Counted::new(raw, Arc::clone(read))))
 }
 
 /// Opens where tables go, from what a user gives: `s3://bucket/prefix` (the bucket is

@@ -8,9 +8,10 @@ use crate::error::Error;
 use crate::job::{Batch, Destination, JobOptions, RejectedTo};
 use crate::logtype::LogType;
 use crate::pipeline::LineCounts;
-use crate::s3::{ReadAhead, S3};
+use crate::run::Readers;
+use crate::s3::S3;
 use crate::sink::Store;
-use crate::source::{open_decompressed, Input, S3Object, S3Uri};
+use crate::source::{Input, S3Object, S3Uri};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -187,7 +188,8 @@ impl BatchWriter {
         let mut dest = Destination::Store(Arc::clone(&self.store));
         let mut rejected = RejectedTo::Store(Arc::clone(&self.store));
         let mut batch = Batch::new(&name, &self.job, &mut dest, &mut rejected);
-        let mut ahead = ReadAhead::new(&self.s3, inputs.clone(), self.concurrency);
+        let found: Vec<Input> = inputs.iter().flatten().cloned().map(Input::S3).collect();
+        let mut readers = Readers::new(Some(&self.s3), &found, self.concurrency);
         let mut batch_counts = LineCounts::default();
         let mut parsed = Vec::new();
         for (n, ((i, _, src), obj)) in work.iter().zip(&inputs).enumerate() {
@@ -200,8 +202,7 @@ impl BatchWriter {
                 failed.extend(left.iter().map(|(i, _, _)| (*i, Outcome::Untouched)));
                 break;
             }
-            let raw = ahead.next_reader();
-            let (Some(obj), Some(raw)) = (obj, raw) else {
+            let Some(obj) = obj else {
                 continue;
             };
             let input = Input::S3(obj.clone());
@@ -211,7 +212,9 @@ impl BatchWriter {
                 source_label: src.label.clone(),
                 ..self.job.clone()
             };
-            let result = open_decompressed(&input, raw).and_then(|r| batch.add(&input, r, &opts));
+            let result = readers
+                .open(&input)
+                .and_then(|(r, _)| batch.add(&input, r, &opts));
             match result {
                 Ok(counts) => {
                     batch_counts.add(&counts);
