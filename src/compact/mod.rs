@@ -38,7 +38,7 @@
 
 use crate::error::Error;
 use crate::logtype::LogType;
-use crate::sink::encoder::{EncoderState, ParquetFile};
+use crate::sink::encoder::{EncoderState, ParquetOutput};
 use crate::sink::{Compression, Store, DEFAULT_ROW_GROUP_BYTES, DEFAULT_ROW_GROUP_ROWS};
 use arrow_array::cast::AsArray;
 use arrow_array::types::TimestampMillisecondType;
@@ -650,19 +650,16 @@ impl Plan {
         let mut buf = Vec::new();
         let mut state = EncoderState::default();
         let compression = Compression::Zstd(1);
-        let mut pq = ParquetFile::new(log_type, compression, &mut buf);
-        let mut w = std::io::BufWriter::new(&mut file);
+        let w = std::io::BufWriter::new(&mut file);
+        let mut pq = ParquetOutput::new(log_type, compression, w, &mut buf);
         for chunk in run.chunks_of(SPILL_GROUP_ROWS) {
             let chunk = chunk.map_err(|e| self.arrow_error(log_type, e))?;
-            pq.write_row_group(&[chunk], &mut state, &mut buf)
+            pq.row_group(&[chunk], &mut state, &mut buf)
                 .map_err(write_err)?;
-            w.write_all(&buf).map_err(write_err)?;
-            buf.clear();
         }
-        pq.finish(&mut buf).map_err(write_err)?;
-        w.write_all(&buf).map_err(write_err)?;
-        w.flush().map_err(write_err)?;
-        drop(w);
+        pq.finish(&mut buf)
+            .and_then(|mut w| w.flush())
+            .map_err(write_err)?;
         Ok(file)
     }
 

@@ -11,7 +11,7 @@ pub(super) struct PartWriter<'s> {
     pub(super) log_type: LogType,
     pub(super) compression: Compression,
     pub(super) max_file_rows: usize,
-    pub(super) open: Option<(ParquetFile, Box<dyn crate::sink::ObjectWriter>, String)>,
+    pub(super) open: Option<(ParquetOutput<Box<dyn crate::sink::ObjectWriter>>, String)>,
     pub(super) group: Vec<RecordBatch>,
     pub(super) group_rows: usize,
     pub(super) group_bytes: usize,
@@ -50,12 +50,12 @@ impl<'s> PartWriter<'s> {
             if self.open.is_none() {
                 let key = format!("{}-{:04}.parquet", self.stem, self.parts.len());
                 let w = self.store.create(&key)?;
-                let file = ParquetFile::new(self.log_type, self.compression, &mut self.buf);
-                self.open = Some((file, w, key));
+                let file = ParquetOutput::new(self.log_type, self.compression, w, &mut self.buf);
+                self.open = Some((file, key));
             }
             // Rows of the open file, written or waiting in the row group.
             let in_file =
-                self.open.as_ref().map_or(0, |(f, _, _)| f.rows() as usize) + self.group_rows;
+                self.open.as_ref().map_or(0, |(f, _)| f.rows() as usize) + self.group_rows;
             let take = batch
                 .num_rows()
                 .min(self.max_file_rows - in_file)
@@ -79,17 +79,14 @@ impl<'s> PartWriter<'s> {
     }
 
     pub(super) fn flush_group(&mut self) -> Result<(), Error> {
-        let Some((file, w, key)) = self.open.as_mut() else {
+        let Some((file, key)) = self.open.as_mut() else {
             return Ok(());
         };
-        let err = |source| Error::Write {
-            path: PathBuf::from(self.store.location(key)),
-            source,
-        };
-        file.write_row_group(&self.group, &mut self.state, &mut self.buf)
-            .map_err(err)?;
-        w.write_all(&self.buf).map_err(err)?;
-        self.buf.clear();
+        file.row_group(&self.group, &mut self.state, &mut self.buf)
+            .map_err(|source| Error::Write {
+                path: PathBuf::from(self.store.location(key)),
+                source,
+            })?;
         self.group.clear();
         self.group_rows = 0;
         self.group_bytes = 0;
@@ -98,17 +95,15 @@ impl<'s> PartWriter<'s> {
 
     pub(super) fn close(&mut self) -> Result<(), Error> {
         self.flush_group()?;
-        let Some((file, mut w, key)) = self.open.take() else {
+        let Some((file, key)) = self.open.take() else {
             return Ok(());
         };
-        let err = |source| Error::Write {
-            path: PathBuf::from(self.store.location(&key)),
-            source,
-        };
-        file.finish(&mut self.buf).map_err(err)?;
-        w.write_all(&self.buf).map_err(err)?;
-        self.buf.clear();
-        w.commit()?;
+        file.finish(&mut self.buf)
+            .map_err(|source| Error::Write {
+                path: PathBuf::from(self.store.location(&key)),
+                source,
+            })?
+            .commit()?;
         self.parts.push(file_name(&key).to_owned());
         Ok(())
     }

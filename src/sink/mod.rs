@@ -11,12 +11,11 @@ use crate::error::Error;
 use crate::logtype::LogType;
 use crate::pipeline::HourBatch;
 use arrow_array::RecordBatch;
-use encoder::{EncoderState, ParquetFile};
+use encoder::{EncoderState, ParquetOutput};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 pub use partition::Partition;
 use std::collections::HashMap;
-use std::io::Write;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -483,8 +482,8 @@ struct FileState {
     pending: Vec<RecordBatch>,
     pending_rows: usize,
     pending_bytes: usize,
-    /// A Parquet file with row groups written, and where it goes.
-    parquet: Option<(ParquetFile, Box<dyn ObjectWriter>)>,
+    /// A Parquet file with row groups written to its object.
+    parquet: Option<ParquetOutput<Box<dyn ObjectWriter>>>,
     /// An NDJSON file's object.
     ndjson: Option<Box<dyn ObjectWriter>>,
 }
@@ -513,21 +512,20 @@ impl WriterState {
             source,
         };
         self.out.clear();
-        let (pq, object) = match &mut file.parquet {
+        let pq = match &mut file.parquet {
             Some(p) => p,
             None => {
-                let pq = ParquetFile::new(part.0, self.compression, &mut self.out);
                 let object = self.store.create(&file.key)?;
-                file.parquet.insert((pq, object))
+                file.parquet.insert(ParquetOutput::new(
+                    part.0,
+                    self.compression,
+                    object,
+                    &mut self.out,
+                ))
             }
         };
-        pq.write_row_group(batches, &mut self.encoder, &mut self.out)
-            .map_err(|e| wrap(&file.key, e))?;
-        object
-            .write_all(&self.out)
-            .map_err(|e| wrap(&file.key, e))?;
-        self.out.clear();
-        Ok(())
+        pq.row_group(batches, &mut self.encoder, &mut self.out)
+            .map_err(|e| wrap(&file.key, e))
     }
 
     /// Writes the pending rows of `file` as row groups of at most
@@ -577,23 +575,24 @@ impl WriterState {
         if file.parquet.is_none() && file.pending_rows < DEFAULT_ROW_GROUP_ROWS {
             // A small file: encoded whole, then written with one call.
             self.out.clear();
-            let mut pq = ParquetFile::new(part.0, self.compression, &mut self.out);
-            pq.write_row_group(&file.pending, &mut self.encoder, &mut self.out)
-                .map_err(|e| wrap(&file.key, e))?;
-            pq.finish(&mut self.out).map_err(|e| wrap(&file.key, e))?;
+            encoder::encode_whole(
+                part.0,
+                self.compression,
+                &file.pending,
+                &mut self.encoder,
+                &mut self.out,
+            )
+            .map_err(|e| wrap(&file.key, e))?;
             return self.store.put(&file.key, &self.out);
         }
         self.drain(part, &mut file, false)?;
-        let Some((pq, mut object)) = file.parquet.take() else {
+        let Some(pq) = file.parquet.take() else {
             return Ok(());
         };
         self.out.clear();
-        pq.finish(&mut self.out).map_err(|e| wrap(&file.key, e))?;
-        object
-            .write_all(&self.out)
-            .map_err(|e| wrap(&file.key, e))?;
-        self.out.clear();
-        object.commit()
+        pq.finish(&mut self.out)
+            .map_err(|e| wrap(&file.key, e))?
+            .commit()
     }
 }
 

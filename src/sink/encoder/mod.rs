@@ -558,5 +558,72 @@ impl ParquetFile {
     }
 }
 
+/// A Parquet file written out row group by row group to `W` (an object of a store, a
+/// file): each row group is encoded into `out` and written at once, and
+/// [`ParquetOutput::finish`] writes the footer and gives `W` back, to be committed. The
+/// one loop behind the sink's files and compact's merged files and sorted runs; when to
+/// cut a row group or start a new file is theirs to say. `out` is empty after each call.
+#[derive(Debug)]
+pub struct ParquetOutput<W> {
+    file: ParquetFile,
+    dest: W,
+}
+
+impl<W: Write> ParquetOutput<W> {
+    /// Starts a file of `log_type`'s table in `dest`; its first bytes wait in `out` and go
+    /// out with the first row group (or the footer).
+    pub fn new(
+        log_type: LogType,
+        compression: Compression,
+        dest: W,
+        out: &mut Vec<u8>,
+    ) -> ParquetOutput<W> {
+        ParquetOutput {
+            file: ParquetFile::new(log_type, compression, out),
+            dest,
+        }
+    }
+
+    /// Rows written so far.
+    pub fn rows(&self) -> i64 {
+        self.file.rows()
+    }
+
+    /// Encodes `batches` as one row group and writes it out.
+    pub fn row_group(
+        &mut self,
+        batches: &[RecordBatch],
+        state: &mut EncoderState,
+        out: &mut Vec<u8>,
+    ) -> io::Result<()> {
+        self.file.write_row_group(batches, state, out)?;
+        self.dest.write_all(out)?;
+        out.clear();
+        Ok(())
+    }
+
+    /// Writes the footer; the file is whole in what is returned.
+    pub fn finish(mut self, out: &mut Vec<u8>) -> io::Result<W> {
+        self.file.finish(out)?;
+        self.dest.write_all(out)?;
+        out.clear();
+        Ok(self.dest)
+    }
+}
+
+/// A small file encoded whole into `out` (one row group and the footer), to be written
+/// with one call.
+pub fn encode_whole(
+    log_type: LogType,
+    compression: Compression,
+    batches: &[RecordBatch],
+    state: &mut EncoderState,
+    out: &mut Vec<u8>,
+) -> io::Result<()> {
+    let mut file = ParquetFile::new(log_type, compression, out);
+    file.write_row_group(batches, state, out)?;
+    file.finish(out)
+}
+
 #[cfg(test)]
 mod tests;
