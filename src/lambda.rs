@@ -1,4 +1,4 @@
-//! The AWS Lambda function: the worker's job ([`crate::worker::BatchWriter`]) for the
+//! The AWS Lambda function: the worker's job ([`crate::worker::Batches`]) for the
 //! records of an SQS-triggered invocation, with the failures named for a partial batch
 //! response. The `bootstrap` binary (feature `lambda`) runs it on the Lambda runtime; this
 //! module is the part that does not depend on the runtime.
@@ -34,7 +34,7 @@ use crate::sink::{Compression, Partition};
 use crate::source::S3Uri;
 use crate::worker::message;
 use crate::worker::sources::Sources;
-use crate::worker::{BatchWriter, Outcome, Stats};
+use crate::worker::{Batches, Outcome, Stats};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tracing::{info, warn};
 
@@ -172,7 +172,7 @@ pub struct Record {
 
 /// The function, from cold start on: the S3 client, the output and the sources.
 pub struct Function {
-    writer: BatchWriter,
+    writer: Batches,
     margin: Duration,
 }
 
@@ -211,7 +211,7 @@ impl Function {
             }
         };
         Ok(Function {
-            writer: BatchWriter::new(s3, store, config.job, sources, config.concurrency)
+            writer: Batches::new(s3, store, config.job, sources, config.concurrency)
                 .retry_gone(true),
             margin: config.margin,
         })

@@ -195,7 +195,8 @@ struct Manifest {
     jwas_compact: u32,
     /// The merged files written (names in the partition); empty while writing.
     #[serde(default)]
-    parts: Vec<String>,
+    #[serde(rename = "parts")]
+    merged: Vec<String>,
     /// The files the merge replaces.
     #[serde(default)]
     replaces: Vec<String>,
@@ -442,10 +443,10 @@ impl Plan {
             xxhash_rust::xxh3::xxh3_64(names.join("\n").as_bytes())
         );
         let manifest_key = format!("{}/{MANIFEST_PREFIX}{hash}.json", p.dir);
-        let manifest = |state: State, parts: &[String]| {
+        let manifest = |state: State, merged: &[String]| {
             Manifest {
                 jwas_compact: 1,
-                parts: parts.to_vec(),
+                merged: merged.to_vec(),
                 replaces: names.iter().map(|&n| n.to_owned()).collect(),
                 state,
             }
@@ -454,7 +455,7 @@ impl Plan {
         store.put(&manifest_key, manifest(State::Writing, &[]).as_bytes())?;
         store.sync()?;
 
-        let mut out = PartWriter::new(
+        let mut out = MergedFiles::new(
             store,
             format!("{}/{MERGED_PREFIX}{hash}", p.dir),
             p.log_type,
@@ -470,7 +471,7 @@ impl Plan {
                 // then the manifest. Should this fail too, the manifest says what to undo.
                 drop(out.open.take());
                 let cleaned = out
-                    .parts
+                    .merged
                     .iter()
                     .try_for_each(|name| store.remove(&format!("{}/{name}", p.dir)))
                     .and_then(|()| store.remove(&manifest_key));
@@ -480,19 +481,19 @@ impl Plan {
                 return Err(e);
             }
         };
-        let (parts, rows_after) = (std::mem::take(&mut out.parts), out.rows);
-        store.put(&manifest_key, manifest(State::Complete, &parts).as_bytes())?;
+        let (merged, rows_after) = (std::mem::take(&mut out.merged), out.rows);
+        store.put(&manifest_key, manifest(State::Complete, &merged).as_bytes())?;
         store.sync()?;
         report.unfinished = true;
         for f in &files {
-            if !parts.iter().any(|k| k == file_name(&f.key)) {
+            if !merged.iter().any(|k| k == file_name(&f.key)) {
                 store.remove(&f.key)?;
             }
         }
         store.remove(&manifest_key)?;
         report.unfinished = false;
         report.merged = true;
-        report.files_after = parts.len();
+        report.files_after = merged.len();
         report.rows_before = rows_before;
         report.rows_after = rows_after;
         Ok(())
@@ -524,9 +525,9 @@ impl Plan {
         let doomed: Vec<String> = match doc.state {
             // The merged files are all stored: the merged-away ones go.
             State::Complete => {
-                let parts = names(&doc.parts);
+                let merged = names(&doc.merged);
                 // Only if every merged file is there: else removing would lose rows.
-                if let Some(missing) = parts
+                if let Some(missing) = merged
                     .iter()
                     .find(|p| !files.iter().any(|f| file_name(&f.key) == p.as_str()))
                 {
@@ -536,7 +537,7 @@ impl Plan {
                 }
                 names(&doc.replaces)
                     .into_iter()
-                    .filter(|r| !parts.contains(r))
+                    .filter(|r| !merged.contains(r))
                     .collect()
             }
             // Interrupted while writing: what was written of the merge goes; the files it
@@ -566,7 +567,7 @@ impl Plan {
         log_type: LogType,
         files: &[Object],
         memory: usize,
-        out: &mut PartWriter<'_>,
+        out: &mut MergedFiles<'_>,
     ) -> Result<u64, Error> {
         let schema = crate::columns::schema(log_type);
         let keys = KeyColumns::of(&schema)?;
@@ -683,7 +684,7 @@ mod writer;
 
 use crate::sink::store::{anonymous_file, Fetched, Listed as Object};
 use sort::{merge_runs, KeyColumns, SortedRun};
-use writer::PartWriter;
+use writer::MergedFiles;
 
 #[cfg(test)]
 mod tests {
@@ -693,7 +694,7 @@ mod tests {
     fn manifests_are_written_as_before_and_read_back() {
         let m = Manifest {
             jwas_compact: 1,
-            parts: vec!["merged-1-0.parquet".into()],
+            merged: vec!["merged-1-0.parquet".into()],
             replaces: vec!["a.parquet".into(), "b.parquet".into()],
             state: State::Complete,
         };

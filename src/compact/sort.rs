@@ -122,7 +122,7 @@ pub(super) fn merge_runs(
     readers: Vec<ParquetRecordBatchReader>,
     schema: &SchemaRef,
     keys: &KeyColumns,
-    out: &mut PartWriter<'_>,
+    out: &mut MergedFiles<'_>,
 ) -> Result<(), Error> {
     let arrow_err = |source| Error::Arrow {
         table: "compact",
@@ -164,7 +164,7 @@ pub(super) fn merge_runs(
     let flush = |held: &mut Vec<RecordBatch>,
                  cursors: &mut [Cursor],
                  pending: &mut Vec<(usize, usize)>,
-                 out: &mut PartWriter<'_>|
+                 out: &mut MergedFiles<'_>|
      -> Result<(), Error> {
         if !pending.is_empty() {
             let refs: Vec<&RecordBatch> = held.iter().collect();

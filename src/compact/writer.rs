@@ -5,7 +5,7 @@ use super::*;
 /// Writes the merged rows of a partition into files of at most `max_file_rows` rows, in
 /// row groups of at most [`DEFAULT_ROW_GROUP_ROWS`] rows and about
 /// [`DEFAULT_ROW_GROUP_BYTES`].
-pub(super) struct PartWriter<'s> {
+pub(super) struct MergedFiles<'s> {
     pub(super) store: &'s dyn Store,
     pub(super) stem: String,
     pub(super) log_type: LogType,
@@ -17,18 +17,18 @@ pub(super) struct PartWriter<'s> {
     pub(super) group_bytes: usize,
     pub(super) state: EncoderState,
     pub(super) buf: Vec<u8>,
-    pub(super) parts: Vec<String>,
+    pub(super) merged: Vec<String>,
     pub(super) rows: u64,
 }
 
-impl<'s> PartWriter<'s> {
+impl<'s> MergedFiles<'s> {
     pub(super) fn new(
         store: &'s dyn Store,
         stem: String,
         log_type: LogType,
         opts: &CompactOptions,
-    ) -> PartWriter<'s> {
-        PartWriter {
+    ) -> MergedFiles<'s> {
+        MergedFiles {
             store,
             stem,
             log_type,
@@ -40,7 +40,7 @@ impl<'s> PartWriter<'s> {
             group_bytes: 0,
             state: EncoderState::default(),
             buf: Vec::new(),
-            parts: Vec::new(),
+            merged: Vec::new(),
             rows: 0,
         }
     }
@@ -48,7 +48,7 @@ impl<'s> PartWriter<'s> {
     pub(super) fn write(&mut self, mut batch: RecordBatch) -> Result<(), Error> {
         while batch.num_rows() > 0 {
             if self.open.is_none() {
-                let key = format!("{}-{:04}.parquet", self.stem, self.parts.len());
+                let key = format!("{}-{:04}.parquet", self.stem, self.merged.len());
                 let w = self.store.create(&key)?;
                 let file = ParquetOutput::new(self.log_type, self.compression, w, &mut self.buf);
                 self.open = Some((file, key));
@@ -104,7 +104,7 @@ impl<'s> PartWriter<'s> {
                 source,
             })?
             .commit()?;
-        self.parts.push(file_name(&key).to_owned());
+        self.merged.push(file_name(&key).to_owned());
         Ok(())
     }
 

@@ -151,7 +151,7 @@ pub struct WrittenFile {
 }
 
 /// A table and the first hour (hours since the epoch) of a partition.
-type Part = (LogType, i64);
+type TablePart = (LogType, i64);
 
 /// What the sink knows of a file it opened: the work on it happens in a writer thread.
 struct OpenFile {
@@ -163,9 +163,9 @@ struct OpenFile {
 /// Work for a writer thread. Each file belongs to exactly one writer thread, and its
 /// commands arrive in order, so rows keep their input order.
 enum Command {
-    Open { part: Part, key: String },
-    Write { part: Part, batch: RecordBatch },
-    Close { part: Part },
+    Open { part: TablePart, key: String },
+    Write { part: TablePart, batch: RecordBatch },
+    Close { part: TablePart },
 }
 
 /// Lists of commands queued per writer thread (about one list per parsed block): bounds
@@ -176,13 +176,13 @@ const WRITER_QUEUE: usize = 8;
 /// command, which mattered for inputs of many small files.
 const MAX_GATHERED: usize = 256;
 
-struct Writer {
+struct WriterThread {
     tx: Option<SyncSender<Vec<Command>>>,
     handle: Option<JoinHandle<Result<(), Error>>>,
     gathered: Vec<Command>,
 }
 
-impl Writer {
+impl WriterThread {
     /// Hands the gathered commands to the thread; false if it has stopped.
     fn hand_over(&mut self) -> bool {
         if self.gathered.is_empty() {
@@ -219,20 +219,20 @@ impl Writer {
 pub struct TableSink {
     opts: TableOptions,
     name: String,
-    open: HashMap<Part, OpenFile>,
-    seq: HashMap<Part, u32>,
+    open: HashMap<TablePart, OpenFile>,
+    seq: HashMap<TablePart, u32>,
     tick: u64,
     written: Vec<WrittenFile>,
-    writers: Vec<Writer>,
+    writers: Vec<WriterThread>,
     /// Without writer threads: the files, encoded and written by the caller's thread.
-    inline: Option<FileWriter>,
+    inline: Option<ThreadFiles>,
     store: Arc<dyn Store>,
 }
 
 impl TableSink {
     /// A sink writing files named after `name` into `store`.
     pub fn new(store: Arc<dyn Store>, opts: TableOptions, name: String) -> TableSink {
-        let inline = (opts.writers == 0).then(|| FileWriter::new(Arc::clone(&store), opts));
+        let inline = (opts.writers == 0).then(|| ThreadFiles::new(Arc::clone(&store), opts));
         let writers = (0..opts.writers)
             .map(|i| {
                 let (tx, rx) = sync_channel(WRITER_QUEUE);
@@ -241,13 +241,13 @@ impl TableSink {
                     .name(format!("jwas-write-{i}"))
                     .spawn(move || writer_loop(store, opts, rx));
                 match handle {
-                    Ok(h) => Writer {
+                    Ok(h) => WriterThread {
                         tx: Some(tx),
                         handle: Some(h),
                         gathered: Vec::new(),
                     },
                     // No thread: the first command to it reports the failure.
-                    Err(_) => Writer {
+                    Err(_) => WriterThread {
                         tx: None,
                         handle: None,
                         gathered: Vec::new(),
@@ -295,7 +295,7 @@ impl TableSink {
         Ok(())
     }
 
-    fn open_file(&mut self, part: Part) -> Result<(), Error> {
+    fn open_file(&mut self, part: TablePart) -> Result<(), Error> {
         if self.open.len() >= self.opts.max_open_files.max(1) {
             if let Some(oldest) = self
                 .open
@@ -326,7 +326,7 @@ impl TableSink {
         self.send(part, Command::Open { part, key })
     }
 
-    fn close(&mut self, part: Part) -> Result<(), Error> {
+    fn close(&mut self, part: TablePart) -> Result<(), Error> {
         let Some(file) = self.open.remove(&part) else {
             return Ok(());
         };
@@ -341,7 +341,7 @@ impl TableSink {
 
     /// Queues `cmd` for the writer thread owning `part`; if that thread has stopped, returns
     /// the error that stopped it.
-    fn send(&mut self, part: Part, cmd: Command) -> Result<(), Error> {
+    fn send(&mut self, part: TablePart, cmd: Command) -> Result<(), Error> {
         if let Some(w) = &mut self.inline {
             return w.apply(cmd);
         }
@@ -460,7 +460,7 @@ impl Drop for TableSink {
 
 /// The writer thread owning a partition's files: a hash of table and hour, so the tables
 /// of one hour, and consecutive hours, spread over the threads.
-fn writer_of(part: Part, writers: usize) -> usize {
+fn writer_of(part: TablePart, writers: usize) -> usize {
     let h = (part.1 as u64)
         .wrapping_mul(LogType::ALL.len() as u64)
         .wrapping_add(part.0.index() as u64)
@@ -489,7 +489,7 @@ struct FileState {
 }
 
 /// What a writer thread reuses from file to file.
-struct WriterState {
+struct FileOutput {
     store: Arc<dyn Store>,
     compression: Compression,
     encoder: EncoderState,
@@ -497,12 +497,12 @@ struct WriterState {
     out: Vec<u8>,
 }
 
-impl WriterState {
+impl FileOutput {
     /// Encodes `batches` as a row group of `file` (starting the file if needed) and writes
     /// it out.
     fn row_group(
         &mut self,
-        part: Part,
+        part: TablePart,
         file: &mut FileState,
         batches: &[RecordBatch],
     ) -> Result<(), Error> {
@@ -531,7 +531,12 @@ impl WriterState {
     /// Writes the pending rows of `file` as row groups of at most
     /// [`DEFAULT_ROW_GROUP_ROWS`] rows; with `keep_partial`, rows that do not fill a
     /// whole row group stay pending.
-    fn drain(&mut self, part: Part, file: &mut FileState, keep_partial: bool) -> Result<(), Error> {
+    fn drain(
+        &mut self,
+        part: TablePart,
+        file: &mut FileState,
+        keep_partial: bool,
+    ) -> Result<(), Error> {
         let mut batches = std::mem::take(&mut file.pending);
         file.pending_rows = 0;
         file.pending_bytes = 0;
@@ -563,7 +568,7 @@ impl WriterState {
     }
 
     /// Completes `file` and commits its object.
-    fn close(&mut self, part: Part, mut file: FileState) -> Result<(), Error> {
+    fn close(&mut self, part: TablePart, mut file: FileState) -> Result<(), Error> {
         if let Some(object) = file.ndjson.take() {
             return object.commit();
         }
@@ -615,7 +620,7 @@ fn writer_loop(
     opts: TableOptions,
     rx: Receiver<Vec<Command>>,
 ) -> Result<(), Error> {
-    let mut writer = FileWriter::new(store, opts);
+    let mut writer = ThreadFiles::new(store, opts);
     for cmd in rx.into_iter().flatten() {
         writer.apply(cmd)?;
     }
@@ -623,7 +628,7 @@ fn writer_loop(
 }
 
 thread_local! {
-    /// The encoder (zstd context and buffers) of the last [`FileWriter`] of this thread,
+    /// The encoder (zstd context and buffers) of the last [`ThreadFiles`] of this thread,
     /// for the next: a thread parsing small inputs one after another with inline sinks
     /// sets it up once, not per input.
     static SPARE_ENCODER: std::cell::RefCell<Option<EncoderState>> =
@@ -633,23 +638,23 @@ thread_local! {
 /// Fills, encodes and commits the files of some partitions as the sink's commands say: on
 /// a writer thread, or on the thread writing to the sink when it has no writer threads
 /// ([`TableOptions::writers`] 0).
-struct FileWriter {
+struct ThreadFiles {
     format: Format,
-    files: HashMap<Part, FileState>,
-    state: WriterState,
+    files: HashMap<TablePart, FileState>,
+    state: FileOutput,
     /// Arrow bytes pending in all files.
     pending_bytes: usize,
 }
 
-impl FileWriter {
-    fn new(store: Arc<dyn Store>, opts: TableOptions) -> FileWriter {
+impl ThreadFiles {
+    fn new(store: Arc<dyn Store>, opts: TableOptions) -> ThreadFiles {
         let encoder = SPARE_ENCODER
             .with(|spare| spare.borrow_mut().take())
             .unwrap_or_default();
-        FileWriter {
+        ThreadFiles {
             format: opts.format,
             files: HashMap::new(),
-            state: WriterState {
+            state: FileOutput {
                 store,
                 compression: opts.compression,
                 encoder,
@@ -660,7 +665,7 @@ impl FileWriter {
     }
 
     fn apply(&mut self, cmd: Command) -> Result<(), Error> {
-        let FileWriter {
+        let ThreadFiles {
             format,
             files,
             state,
@@ -730,7 +735,7 @@ impl FileWriter {
     }
 }
 
-impl Drop for FileWriter {
+impl Drop for ThreadFiles {
     /// Files still open are dropped uncommitted; the encoder is kept for the thread's next
     /// writer.
     fn drop(&mut self) {

@@ -39,7 +39,7 @@ impl Outcome {
 }
 
 /// Parses the objects that batches of messages name into one set of files per batch.
-pub struct BatchWriter {
+pub struct Batches {
     s3: Arc<S3>,
     store: Arc<dyn Store>,
     job: JobOptions,
@@ -50,7 +50,7 @@ pub struct BatchWriter {
     pub stats: Stats,
 }
 
-impl BatchWriter {
+impl Batches {
     /// Writes into `store`, with `job`'s options, each object as its source in `sources`
     /// says; S3 objects are downloaded `concurrency` ahead of the one being parsed.
     pub fn new(
@@ -59,8 +59,8 @@ impl BatchWriter {
         job: JobOptions,
         sources: Sources,
         concurrency: usize,
-    ) -> BatchWriter {
-        BatchWriter {
+    ) -> Batches {
+        Batches {
             s3,
             store,
             job,
@@ -74,7 +74,7 @@ impl BatchWriter {
     /// With `true`, a message naming an object that no longer exists fails (comes back,
     /// and ends in the dead-letter queue) instead of being done. The Lambda function does
     /// this: its logs are seldom read, and a vanished object is then visible in the DLQ.
-    pub fn retry_gone(mut self, retry: bool) -> BatchWriter {
+    pub fn retry_gone(mut self, retry: bool) -> Batches {
         self.retry_gone = retry;
         self
     }
@@ -251,7 +251,7 @@ impl BatchWriter {
         failed
     }
 
-    /// An object that no longer exists: skipped, or (with [`BatchWriter::retry_gone`]) its
+    /// An object that no longer exists: skipped, or (with [`Batches::retry_gone`]) its
     /// message failed.
     fn gone(&self, message: usize, object: &str, failed: &mut Vec<(usize, Outcome)>) {
         if self.retry_gone {

@@ -27,7 +27,7 @@ mod batch;
 pub mod message;
 pub mod sources;
 
-pub use batch::{BatchWriter, Outcome};
+pub use batch::{Batches, Outcome};
 
 use crate::error::{Error, S3ErrorKind};
 use crate::job::JobOptions;
@@ -149,7 +149,7 @@ type InFlight = Arc<Mutex<BTreeMap<String, String>>>;
 pub struct Worker {
     s3: Arc<S3>,
     sqs: Client,
-    writer: BatchWriter,
+    writer: Batches,
     opts: WorkerOptions,
     in_flight: InFlight,
     stop: watch::Receiver<bool>,
@@ -215,7 +215,7 @@ impl Worker {
         stop: watch::Receiver<bool>,
     ) -> Worker {
         let sqs = sqs_client(&s3);
-        let writer = BatchWriter::new(
+        let writer = Batches::new(
             Arc::clone(&s3),
             store,
             opts.job.clone(),
