@@ -449,3 +449,120 @@ pub fn process_side_by_side(
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sink::{LocalStore, ObjectWriter};
+    use crate::testing::TempDir;
+
+    fn opts() -> JobOptions {
+        JobOptions {
+            reference_time: chrono::DateTime::parse_from_rfc3339("2024-03-21T00:00:00Z")
+                .ok()
+                .map(|t| t.with_timezone(&Utc)),
+            ..JobOptions::default()
+        }
+    }
+
+    fn testdata(name: &str) -> Input {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("testdata")
+            .join(name);
+        let size = std::fs::metadata(&path).unwrap().len();
+        Input::File {
+            path,
+            size,
+            mtime: None,
+        }
+    }
+
+    /// A local directory whose uploads "fail": `sync` reports an error after the objects
+    /// were committed, as an S3 store does when a background PUT fails.
+    struct FailingSync(LocalStore);
+
+    impl Store for FailingSync {
+        fn create(&self, key: &str) -> Result<Box<dyn ObjectWriter>, Error> {
+            self.0.create(key)
+        }
+        fn location(&self, key: &str) -> String {
+            self.0.location(key)
+        }
+        fn sync(&self) -> Result<(), Error> {
+            Err(Error::Worker("an upload failed".into()))
+        }
+        fn scoped(&self) -> Arc<dyn Store> {
+            Arc::new(FailingSync(self.0.clone()))
+        }
+        fn remove(&self, key: &str) -> Result<(), Error> {
+            self.0.remove(key)
+        }
+        fn list(&self, folder: &str) -> Result<Vec<crate::sink::Listed>, Error> {
+            self.0.list(folder)
+        }
+        fn read_all(&self, key: &str) -> Result<Vec<u8>, Error> {
+            self.0.read_all(key)
+        }
+        fn fetch(&self, o: &crate::sink::Listed) -> Result<crate::sink::store::Fetched, Error> {
+            self.0.fetch(o)
+        }
+    }
+
+    /// Two inputs into one batch: `(files, rejected key, rows)`, or the error.
+    fn batch_of_two(
+        store: Arc<dyn Store>,
+    ) -> Result<(Vec<WrittenFile>, Option<String>, u64), Error> {
+        let mut dest = Destination::Store(Arc::clone(&store));
+        let mut rejected = RejectedTo::Store(store);
+        let mut batch = Batch::new("b", &opts(), &mut dest, &mut rejected);
+        let mut rows = 0;
+        for name in ["access.log", "mixed.log"] {
+            let input = testdata(name);
+            let counts = batch.add(&input, input.open()?, &opts())?;
+            rows += counts.rows.iter().sum::<u64>();
+        }
+        let key = batch.rejected_key().map(str::to_owned);
+        let (files, _) = batch.finish()?;
+        Ok((files, key, rows))
+    }
+
+    #[test]
+    fn a_batch_is_one_set_of_files_named_after_it() {
+        let dir = TempDir::new("job-batch");
+        let (files, rejected_key, rows) = batch_of_two(Arc::new(LocalStore::new(&dir.0))).unwrap();
+        assert_eq!(files.iter().map(|f| f.rows).sum::<u64>(), rows);
+        // One file per table and hour for both inputs: no key twice, all named "b-…".
+        let mut keys: Vec<&str> = files.iter().map(|f| f.key.as_str()).collect();
+        keys.dedup();
+        assert_eq!(keys.len(), files.len());
+        assert!(keys.iter().all(|k| k.contains("/b-")), "{keys:?}");
+        let mut on_disk = dir.files();
+        if let Some(k) = &rejected_key {
+            assert_eq!(k, "_rejected/b.ndjson");
+            on_disk.retain(|f| f != k);
+        }
+        assert_eq!(on_disk, keys);
+    }
+
+    #[test]
+    fn a_batch_whose_uploads_fail_leaves_nothing() {
+        let dir = TempDir::new("job-batch-fail");
+        let err = batch_of_two(Arc::new(FailingSync(LocalStore::new(&dir.0))));
+        assert!(matches!(err, Err(Error::Worker(_))), "{err:?}");
+        assert_eq!(dir.files(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn discard_removes_what_an_input_committed() {
+        let dir = TempDir::new("job-discard");
+        let store: Arc<dyn Store> = Arc::new(LocalStore::new(&dir.0));
+        let mut dest = Destination::Store(Arc::clone(&store));
+        let mut rejected = RejectedTo::Store(Arc::clone(&store));
+        let input = testdata("mixed.log");
+        let summary = process(&input, &opts(), &mut dest, &mut rejected).unwrap();
+        assert!(!summary.files.is_empty());
+        assert!(!dir.files().is_empty());
+        discard(store.as_ref(), &summary);
+        assert_eq!(dir.files(), Vec::<String>::new());
+    }
+}

@@ -743,3 +743,84 @@ impl Drop for ThreadFiles {
         let _ = SPARE_ENCODER.try_with(|spare| *spare.borrow_mut() = Some(encoder));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::{parse_block, ParseContext};
+    use crate::testing::TempDir;
+
+    /// The rows of testdata/mixed.log, by table and hour.
+    fn rows() -> Vec<HourBatch> {
+        let data =
+            std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/mixed.log")).unwrap();
+        let t = chrono::DateTime::parse_from_rfc3339("2024-03-21T00:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        parse_block(&data, 0, &ParseContext::new("mixed.log", t))
+            .unwrap()
+            .batches
+    }
+
+    fn options(writers: usize) -> TableOptions {
+        TableOptions {
+            max_file_rows: 2,
+            writers,
+            ..TableOptions::default()
+        }
+    }
+
+    /// Writes the rows into `dir` and returns the files with their bytes.
+    fn write(dir: &TempDir, opts: TableOptions) -> Vec<(WrittenFile, Vec<u8>)> {
+        let store: Arc<dyn Store> = Arc::new(LocalStore::new(&dir.0));
+        let mut sink = TableSink::new(Arc::clone(&store), opts, "m".into());
+        for hb in &rows() {
+            sink.write(hb).unwrap();
+            sink.flush().unwrap();
+        }
+        let files = sink.finish().unwrap();
+        files
+            .into_iter()
+            .map(|f| {
+                let bytes = std::fs::read(dir.0.join(&f.key)).unwrap();
+                (f, bytes)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn files_roll_over_and_do_not_depend_on_the_writer_threads() {
+        let (a, b) = (TempDir::new("sink-inline"), TempDir::new("sink-threads"));
+        let inline = write(&a, options(0));
+        let threads = write(&b, options(3));
+        assert_eq!(inline, threads);
+        let rows: usize = rows().iter().map(|hb| hb.batch.num_rows()).sum();
+        assert_eq!(inline.iter().map(|(f, _)| f.rows).sum::<u64>(), rows as u64);
+        for (f, bytes) in &inline {
+            assert!(f.rows <= 2, "{f:?}");
+            // Read back: a whole Parquet file with the rows it says.
+            let reader =
+                parquet::file::reader::SerializedFileReader::new(bytes::Bytes::from(bytes.clone()))
+                    .unwrap();
+            let meta = parquet::file::reader::FileReader::metadata(&reader);
+            assert_eq!(meta.file_metadata().num_rows() as u64, f.rows);
+            assert!(f.key.starts_with(f.log_type.table()), "{}", f.key);
+            assert!(f.key.contains("/m-"), "{}", f.key);
+        }
+        // A partition holding more rows than a file takes has several, numbered.
+        assert!(inline.iter().any(|(f, _)| f.key.ends_with("-0001.parquet")));
+    }
+
+    #[test]
+    fn an_aborted_sink_leaves_nothing() {
+        let dir = TempDir::new("sink-abort");
+        let store: Arc<dyn Store> = Arc::new(LocalStore::new(&dir.0));
+        let mut sink = TableSink::new(store, options(2), "m".into());
+        for hb in &rows() {
+            sink.write(hb).unwrap();
+        }
+        sink.flush().unwrap();
+        sink.abort();
+        assert_eq!(dir.files(), Vec::<String>::new());
+    }
+}
