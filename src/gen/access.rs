@@ -47,7 +47,13 @@ impl Gen {
         ];
         let r = &mut self.rng;
         let (scheme, host, port, host_header) = *r.pick(&SITES);
-        let method = ["GET", "POST", "HEAD", "PUT", "DELETE"][r.weighted(&[75, 20, 3, 1, 1])];
+        let method = *r.pick_weighted(&[
+            (75, "GET"),
+            (20, "POST"),
+            (3, "HEAD"),
+            (1, "PUT"),
+            (1, "DELETE"),
+        ]);
         let mut body = None;
         let target = if method == "POST" || method == "PUT" {
             match r.below(5) {
@@ -173,7 +179,7 @@ impl Gen {
         let status = if method == "POST" && target == "/api/v1/orders" {
             (201, "Created")
         } else {
-            STATUSES[r.weighted(&[70, 8, 6, 8, 3, 2, 3])]
+            *r.pick_weighted(&STATUSES)
         };
         let server = *r.pick(&[
             "Apache/2.4.41 (Ubuntu)",
@@ -253,7 +259,8 @@ impl Gen {
     pub(super) fn access_event(&mut self, t: &Txn) {
         let crlf = self.rng.chance(0.003);
         let eol: &str = if crlf { "\r\n" } else { "\n" };
-        let level = ["INFO", "DEBUG", "WARN", "ERROR"][self.rng.weighted(&[90, 5, 4, 1])];
+        const LEVELS: [(u32, &str); 4] = [(90, "INFO"), (5, "DEBUG"), (4, "WARN"), (1, "ERROR")];
+        let level = *self.rng.pick_weighted(&LEVELS);
         let (kind, stage) = match t.phase {
             0 => ("REQUEST", "PRE"),
             1 => ("REQUEST", "POST"),

@@ -2,6 +2,30 @@
 
 use super::*;
 
+/// How an audit event names who did it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// `[user] [ip]`
+    UserIp,
+    /// `[user] []`
+    UserNoIp,
+    /// `[api key]`
+    ApiKey,
+    /// `[mws-audit][LEVEL][user]`, no space before the user
+    UserNoSpace,
+    /// `[api key] []`
+    ApiKeyNoIp,
+}
+
+/// Audit event shapes, by weight.
+const SHAPES: [(u32, Shape); 5] = [
+    (40, Shape::UserIp),
+    (15, Shape::UserNoIp),
+    (15, Shape::ApiKey),
+    (20, Shape::UserNoSpace),
+    (10, Shape::ApiKeyNoIp),
+];
+
 impl Gen {
     pub(super) fn audit(&mut self) -> u64 {
         let r = &mut self.rng;
@@ -45,21 +69,21 @@ impl Gen {
                 r.hex(64, false)
             ),
         };
-        let shape = r.weighted(&[40, 15, 15, 20, 10]);
+        let shape = *r.pick_weighted(&SHAPES);
         let (who, ip) = match shape {
             // [user] [ip]
-            0 => (user.to_owned(), Some(r.client_ip())),
+            Shape::UserIp => (user.to_owned(), Some(r.client_ip())),
             // [user] []
-            1 => (user.to_owned(), Some(String::new())),
+            Shape::UserNoIp => (user.to_owned(), Some(String::new())),
             // [api key]
-            2 => (r.hex(32, false), None),
+            Shape::ApiKey => (r.hex(32, false), None),
             // [mws-audit][LEVEL][user] (no space)
-            3 => (user.to_owned(), None),
+            Shape::UserNoSpace => (user.to_owned(), None),
             // [api key] []
-            _ => (r.hex(32, false), Some(String::new())),
+            Shape::ApiKeyNoIp => (r.hex(32, false), Some(String::new())),
         };
         self.head("my-jwas");
-        let sep = if shape == 3 { "" } else { " " };
+        let sep = if shape == Shape::UserNoSpace { "" } else { " " };
         w!(self, "[mws-audit][{level}]{sep}[{who}] ");
         if let Some(ip) = ip {
             w!(self, "[{ip}] ");

@@ -2,14 +2,44 @@
 
 use super::*;
 
+/// The kind of packet dropped.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Packet {
+    /// TCP
+    Tcp,
+    /// UDP
+    Udp,
+    /// ICMP echo
+    IcmpEcho,
+    /// ip6tables
+    Ip6tables,
+    /// forwarded
+    Forwarded,
+    /// outbound (always `Rejected`)
+    Outbound,
+    /// DHCP broadcast
+    DhcpBroadcast,
+}
+
+/// Packets, by weight.
+const PACKETS: [(u32, Packet); 7] = [
+    (62, Packet::Tcp),
+    (18, Packet::Udp),
+    (5, Packet::IcmpEcho),
+    (7, Packet::Ip6tables),
+    (3, Packet::Forwarded),
+    (3, Packet::Outbound),
+    (2, Packet::DhcpBroadcast),
+];
+
 impl Gen {
     pub(super) fn firewall(&mut self) -> u64 {
         let elapsed_us = (self.now_ns - self.start_ns) / 1000;
         let uptime_us = self.uptime_offset_s * 1_000_000 + elapsed_us;
         let r = &mut self.rng;
         let with_uptime = r.chance(0.3);
-        let kind = r.weighted(&[62, 18, 5, 7, 3, 3, 2]);
-        let event = if kind == 5 || r.chance(0.02) {
+        let kind = *r.pick_weighted(&PACKETS);
+        let event = if kind == Packet::Outbound || r.chance(0.02) {
             "Rejected"
         } else {
             "Dropped"
@@ -36,8 +66,7 @@ impl Gen {
             );
         };
         match kind {
-            // TCP
-            0 => {
+            Packet::Tcp => {
                 let src = r.ipv4();
                 let len = *r.pick(&[40u64, 44, 52, 60]);
                 v4_head(&mut line, r, &src, len);
@@ -69,8 +98,7 @@ impl Gen {
                     line.push_str(" MARK=0x1");
                 }
             }
-            // UDP
-            1 => {
+            Packet::Udp => {
                 let src = r.ipv4();
                 let udp_len = r.range(20, 400);
                 v4_head(&mut line, r, &src, udp_len + 20);
@@ -81,8 +109,7 @@ impl Gen {
                     r.pick(&[53u32, 123, 161, 514, 1900, 5060])
                 );
             }
-            // ICMP echo
-            2 => {
+            Packet::IcmpEcho => {
                 let src = r.ipv4();
                 v4_head(&mut line, r, &src, 84);
                 let _ = write!(
@@ -92,8 +119,7 @@ impl Gen {
                     r.range(1, 200)
                 );
             }
-            // ip6tables
-            3 => {
+            Packet::Ip6tables => {
                 let src = format!(
                     "2001:0db8:0000:0000:0000:0000:{:04x}:{:04x}",
                     r.below(16),
@@ -122,8 +148,7 @@ impl Gen {
                     );
                 }
             }
-            // forwarded
-            4 => {
+            Packet::Forwarded => {
                 let _ = write!(
                     line,
                     "IN=eth0 OUT=eth1 MAC={HOST_MAC}:{peer_mac}:08:00 SRC={} DST=10.30.0.{} LEN=60 TOS=0x00 PREC=0x00 TTL=49 ID={} DF PROTO=TCP SPT={} DPT=8080 WINDOW=14600 RES=0x00 SYN URGP=0",
@@ -133,8 +158,7 @@ impl Gen {
                     r.range(1024, 65_535)
                 );
             }
-            // outbound
-            5 => {
+            Packet::Outbound => {
                 let udp_len = r.range(60, 300);
                 let _ = write!(
                     line,
@@ -145,8 +169,7 @@ impl Gen {
                     r.range(30_000, 60_000)
                 );
             }
-            // DHCP broadcast
-            _ => {
+            Packet::DhcpBroadcast => {
                 let _ = write!(
                     line,
                     "IN=eth0 OUT= MAC=ff:ff:ff:ff:ff:ff:{peer_mac}:08:00 SRC=0.0.0.0 DST=255.255.255.255 LEN=337 TOS=0x10 PREC=0x00 TTL=128 ID=0 PROTO=UDP SPT=68 DPT=67 LEN=317"

@@ -177,6 +177,14 @@ impl Rng {
         ws.len() - 1
     }
 
+    /// One of `choices`, drawn by their weights (not all zero): the same draw as
+    /// [`Rng::weighted`] on the weights, so a table of `(weight, choice)` pairs keeps each
+    /// weight next to what it selects.
+    fn pick_weighted<'a, T, const N: usize>(&mut self, choices: &'a [(u32, T); N]) -> &'a T {
+        let ws: [u32; N] = std::array::from_fn(|i| choices[i].0);
+        &choices[self.weighted(&ws)].1
+    }
+
     fn hex(&mut self, n: usize, upper: bool) -> String {
         let digits: &[u8; 16] = if upper {
             b"0123456789ABCDEF"
@@ -436,14 +444,15 @@ fn escape(s: &str) -> std::borrow::Cow<'_, str> {
 
 const SKUS: [&str; 4] = ["USB-C-2M", "HDMI-1M", "LAPTOP-14", "MOUSE-BT"];
 
-const STATUSES: [(u16, &str); 7] = [
-    (200, "OK"),
-    (304, "Not Modified"),
-    (302, "Found"),
-    (404, "Not Found"),
-    (403, "Forbidden"),
-    (500, "Internal Server Error"),
-    (201, "Created"),
+/// Access response statuses, by weight.
+const STATUSES: [(u32, (u16, &str)); 7] = [
+    (70, (200, "OK")),
+    (8, (304, "Not Modified")),
+    (6, (302, "Found")),
+    (8, (404, "Not Found")),
+    (3, (403, "Forbidden")),
+    (2, (500, "Internal Server Error")),
+    (3, (201, "Created")),
 ];
 
 const USER_AGENTS: [&str; 14] = [

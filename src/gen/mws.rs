@@ -2,6 +2,72 @@
 
 use super::*;
 
+/// An MWS message: its service, component and text.
+#[derive(Clone, Copy)]
+enum Message {
+    /// `mws-security-engine` `[processor-n]`: requests processed in the last minute.
+    EngineStats,
+    /// `mws-ui`: a uWSGI request log line, no level.
+    UwsgiRequest,
+    /// `mws-cluster-services` `[heartbeat]`: a cluster node's heartbeat.
+    Heartbeat,
+    /// `mws-services` `[proxy]`: an upstream's response time.
+    Upstream,
+    /// `mws-security-engine` `[processor-n]`: a blocked request.
+    Blocked,
+    /// `mws-cluster-services` `[db-cleanup]`: database cleanup completed.
+    DbCleanup,
+    /// `mws-services` `[config-sync]`: configuration reloaded.
+    ConfigReload,
+    /// `mws-services` `[session-store]`: session store size, no level.
+    SessionStore,
+    /// `mws-ui`: a rejected login.
+    LoginRejected,
+    /// `mws-cluster-services` `[cluster-monitor]`: a node unreachable.
+    NodeUnreachable,
+    /// `mws-backups` `[backup]`: a backup written.
+    BackupWritten,
+    /// `mws-backups`: a backup completed.
+    BackupCompleted,
+    /// `mws-updates` `[updater]`: checking for updates.
+    UpdateCheck,
+    /// `mws-updates`: an update package downloaded.
+    UpdateDownloaded,
+    /// `mws-services` `[license]`: the license check.
+    License,
+    /// `mws-reports-api` `[reports]`: a report not delivered.
+    ReportFailed,
+    /// `mws-reports-api` `[reports]`: a report being sent.
+    ReportSending,
+    /// `mws-ui`: a uWSGI worker spawned, no level.
+    WorkerSpawned,
+    /// `mws-security-engine` `[engine]`: processors loaded.
+    EngineLoaded,
+}
+
+/// MWS messages, by weight.
+const MESSAGES: [(u32, Message); 19] = [
+    (18, Message::EngineStats),
+    (14, Message::UwsgiRequest),
+    (10, Message::Heartbeat),
+    (8, Message::Upstream),
+    (8, Message::Blocked),
+    (6, Message::DbCleanup),
+    (5, Message::ConfigReload),
+    (5, Message::SessionStore),
+    (4, Message::LoginRejected),
+    (4, Message::NodeUnreachable),
+    (3, Message::BackupWritten),
+    (3, Message::BackupCompleted),
+    (3, Message::UpdateCheck),
+    (2, Message::UpdateDownloaded),
+    (2, Message::License),
+    (2, Message::ReportFailed),
+    (2, Message::ReportSending),
+    (1, Message::WorkerSpawned),
+    (1, Message::EngineLoaded),
+];
+
 impl Gen {
     pub(super) fn mws(&mut self) -> u64 {
         let now = self.now();
@@ -13,8 +79,8 @@ impl Gen {
             Option<String>,
             bool,
             String,
-        ) = match r.weighted(&[18, 14, 10, 8, 8, 6, 5, 5, 4, 4, 3, 3, 3, 2, 2, 2, 2, 1, 1]) {
-            0 => {
+        ) = match *r.pick_weighted(&MESSAGES) {
+            Message::EngineStats => {
                 let n = r.range(1, 4);
                 (
                     Some(if r.chance(0.8) { "INFO" } else { "DEBUG" }),
@@ -28,7 +94,7 @@ impl Gen {
                     ),
                 )
             }
-            1 => {
+            Message::UwsgiRequest => {
                 let pid = r.range(11_000, 11_300);
                 let date = format!("{} {}", now.format("%a %b %e %H:%M:%S"), now.year());
                 (
@@ -53,7 +119,7 @@ impl Gen {
                     ),
                 )
             }
-            2 => (
+            Message::Heartbeat => (
                 Some("INFO"),
                 "mws-cluster-services",
                 Some("heartbeat".into()),
@@ -64,7 +130,7 @@ impl Gen {
                     r.range(1, 40)
                 ),
             ),
-            3 => (
+            Message::Upstream => (
                 Some("DEBUG"),
                 "mws-services",
                 Some("proxy".into()),
@@ -81,7 +147,7 @@ impl Gen {
                     r.range(1, 900)
                 ),
             ),
-            4 => (
+            Message::Blocked => (
                 Some("INFO"),
                 "mws-security-engine",
                 Some(format!("processor-{}", r.range(1, 4))),
@@ -93,7 +159,7 @@ impl Gen {
                     r.hex(32, false)
                 ),
             ),
-            5 => (
+            Message::DbCleanup => (
                 Some("INFO"),
                 "mws-cluster-services",
                 Some("db-cleanup".into()),
@@ -103,14 +169,14 @@ impl Gen {
                     r.below(3000)
                 ),
             ),
-            6 => (
+            Message::ConfigReload => (
                 Some("INFO"),
                 "mws-services",
                 Some("config-sync".into()),
                 false,
                 format!("Configuration reloaded by admin from {}", r.client_ip()),
             ),
-            7 => (
+            Message::SessionStore => (
                 None,
                 "mws-services",
                 Some("session-store".into()),
@@ -121,7 +187,7 @@ impl Gen {
                     r.below(500)
                 ),
             ),
-            8 => (
+            Message::LoginRejected => (
                 Some("ERROR"),
                 "mws-ui",
                 None,
@@ -132,7 +198,7 @@ impl Gen {
                     r.ipv4()
                 ),
             ),
-            9 => (
+            Message::NodeUnreachable => (
                 Some("WARN"),
                 "mws-cluster-services",
                 Some("cluster-monitor".into()),
@@ -143,7 +209,7 @@ impl Gen {
                     r.range(0x50, 0x5f)
                 ),
             ),
-            10 => (
+            Message::BackupWritten => (
                 Some("INFO"),
                 "mws-backups",
                 Some("backup".into()),
@@ -154,7 +220,7 @@ impl Gen {
                     r.hex(64, false)
                 ),
             ),
-            11 => (
+            Message::BackupCompleted => (
                 Some("INFO"),
                 "mws-backups",
                 None,
@@ -165,14 +231,14 @@ impl Gen {
                     r.range(10, 900)
                 ),
             ),
-            12 => (
+            Message::UpdateCheck => (
                 Some("INFO"),
                 "mws-updates",
                 Some("updater".into()),
                 false,
                 "Checking for updates, channel stable".into(),
             ),
-            13 => (
+            Message::UpdateDownloaded => (
                 Some("WARN"),
                 "mws-updates",
                 None,
@@ -183,14 +249,14 @@ impl Gen {
                     r.hex(40, false)
                 ),
             ),
-            14 => (
+            Message::License => (
                 Some("INFO"),
                 "mws-services",
                 Some("license".into()),
                 false,
                 format!("License check ok, key fingerprint {}", r.hex(40, true)),
             ),
-            15 => (
+            Message::ReportFailed => (
                 Some("ERROR"),
                 "mws-reports-api",
                 Some("reports".into()),
@@ -201,7 +267,7 @@ impl Gen {
                     r.ipv6()
                 ),
             ),
-            16 => (
+            Message::ReportSending => (
                 Some("INFO"),
                 "mws-reports-api",
                 Some("reports".into()),
@@ -211,7 +277,7 @@ impl Gen {
                     r.range(4000, 9000)
                 ),
             ),
-            17 => (
+            Message::WorkerSpawned => (
                 None,
                 "mws-ui",
                 None,
@@ -222,7 +288,7 @@ impl Gen {
                     r.range(11_000, 11_300)
                 ),
             ),
-            _ => (
+            Message::EngineLoaded => (
                 Some("INFO"),
                 "mws-security-engine",
                 Some("engine".into()),

@@ -2,6 +2,24 @@
 
 use super::*;
 
+/// A security alert's category.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Alert {
+    /// A new attacker profile.
+    NewProfile,
+    /// A security incident of a known profile.
+    Incident,
+    /// A counter response to a profile (`auto-response`).
+    CounterResponse,
+}
+
+/// Security alerts, by weight.
+const ALERTS: [(u32, Alert); 3] = [
+    (25, Alert::NewProfile),
+    (60, Alert::Incident),
+    (15, Alert::CounterResponse),
+];
+
 impl Gen {
     pub(super) fn new_profile(&mut self) -> Profile {
         const NAMES: [&str; 12] = [
@@ -28,8 +46,8 @@ impl Gen {
     }
 
     pub(super) fn security(&mut self) -> u64 {
-        let kind = self.rng.weighted(&[25, 60, 15]);
-        let (level, service) = if kind == 2 {
+        let kind = *self.rng.pick_weighted(&ALERTS);
+        let (level, service) = if kind == Alert::CounterResponse {
             ("INFO", "auto-response")
         } else if self.rng.chance(0.85) {
             ("INFO", "traffic-info")
@@ -40,7 +58,7 @@ impl Gen {
         use std::fmt::Write as _;
         let pubkey_key = |r: &mut Rng| if r.chance(0.7) { "PubKey" } else { "pubkey" };
         match kind {
-            0 => {
+            Alert::NewProfile => {
                 let p = self.new_profile();
                 let k = pubkey_key(&mut self.rng);
                 let _ = write!(
@@ -49,7 +67,7 @@ impl Gen {
                     p.id, p.name, p.pubkey
                 );
             }
-            1 => {
+            Alert::Incident => {
                 let p = self.some_profile();
                 let r = &mut self.rng;
                 let (incident, severity, path) = *r.pick(&INCIDENTS);
@@ -77,7 +95,7 @@ impl Gen {
                     line.push_str(" MKS_Hostname=\"jwas1.jsec.net\"");
                 }
             }
-            _ => {
+            Alert::CounterResponse => {
                 let p = self.some_profile();
                 let now = self.now();
                 let r = &mut self.rng;
