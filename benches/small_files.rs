@@ -38,7 +38,7 @@ fn batches_of(rows: usize) -> Vec<(LogType, RecordBatch)> {
         .into_iter()
         .map(|t| {
             let b = out
-                .batches
+                .hours
                 .iter()
                 .find(|b| b.log_type == t && b.batch.num_rows() >= rows)
                 .expect("every table has an hour of enough rows");

@@ -255,7 +255,7 @@ impl<'a, 'd, 'r> Batch<'a, 'd, 'r> {
             |out: BlockOutput| {
                 match (&mut *tables, &mut **dest) {
                     (Some(t), _) => {
-                        for hb in &out.batches {
+                        for hb in &out.hours {
                             t.write(hb)?;
                         }
                         t.flush()?;

@@ -156,6 +156,7 @@ fn run(
     let opts = PipelineOptions {
         threads: 1,
         block_bytes,
+        inline: false,
     };
     let counts = pipeline::run(input, ctx, opts, "fuzz.log", |out| {
         outs.push(out);
@@ -249,7 +250,7 @@ fn summarize(
         assert_eq!(out.counts.rejected_events, out.rejected.len() as u64);
         sum.add(&out.counts);
         rejected.extend(out.rejected);
-        for b in out.batches {
+        for b in out.hours {
             assert!(b.batch.num_rows() > 0, "empty batch");
             table_rows[b.log_type.index()] += b.batch.num_rows() as u64;
             let group = rows.entry((b.log_type, b.hour)).or_default();

@@ -1,7 +1,7 @@
 //! Parsing one block of whole events: its lines grouped into events, each event's header
 //! read once, its grammar run, and its row appended to its table, split by event hour.
 
-use super::{BlockOutput, HourBatch, ParseContext, RejectedEvent, HOUR_MS, REJECTED_RAW_BYTES};
+use super::{BlockOutput, HourRows, ParseContext, RejectedEvent, HOUR_MS, REJECTED_RAW_BYTES};
 use crate::columns::{append_event, ColumnSize, RowScratch, Standard, TableBuilder};
 use crate::error::Error;
 use crate::grammar::common::{clip, fast_header, first_line};
@@ -182,7 +182,7 @@ pub fn parse_block(data: &[u8], offset: u64, ctx: &ParseContext) -> Result<Block
         // Logs run forward in time, so each hour is one run of rows: zero-copy slices.
         let mut start = 0;
         for run in hours.chunk_by(|a, b| a == b) {
-            out.batches.push(HourBatch {
+            out.hours.push(HourRows {
                 log_type: t,
                 hour: run[0],
                 batch: batch.slice(start, run.len()),
@@ -192,7 +192,7 @@ pub fn parse_block(data: &[u8], offset: u64, ctx: &ParseContext) -> Result<Block
         }
     }
     // Hour by hour, as the events came (a stable sort keeps a table's runs in order).
-    out.batches.sort_by_key(|b| b.hour);
+    out.hours.sort_by_key(|b| b.hour);
     Ok(out)
 }
 

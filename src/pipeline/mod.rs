@@ -111,10 +111,10 @@ pub struct LineCounts {
 impl BlockOutput {
     /// Every row of the block in input order, as (hour batch, row in it): tables
     /// interleaved as the events came, whatever their hours.
-    pub fn rows_in_order(&self) -> impl Iterator<Item = (&HourBatch, usize)> + '_ {
+    pub fn rows_in_order(&self) -> impl Iterator<Item = (&HourRows, usize)> + '_ {
         // Each table's hour batches, by where they start in the table's rows.
-        let mut by_table: [Vec<&HourBatch>; 6] = Default::default();
-        for b in &self.batches {
+        let mut by_table: [Vec<&HourRows>; 6] = Default::default();
+        for b in &self.hours {
             by_table[b.log_type.index()].push(b);
         }
         for v in &mut by_table {
@@ -158,7 +158,7 @@ impl LineCounts {
 
 /// The rows of one table and event hour from one block.
 #[derive(Debug)]
-pub struct HourBatch {
+pub struct HourRows {
     /// The table.
     pub log_type: LogType,
     /// Hours since the epoch of the rows' `p_event_time`.
@@ -172,10 +172,10 @@ pub struct HourBatch {
 /// What parsing one block produced. Line numbers in `rejected` are already absolute.
 #[derive(Debug, Default)]
 pub struct BlockOutput {
-    /// Batches by table and hour.
-    pub batches: Vec<HourBatch>,
+    /// The rows, by table and hour.
+    pub hours: Vec<HourRows>,
     /// The table of each row written, in input order ([`LogType::index`]): with
-    /// [`HourBatch::offset`], the rows of all tables in the order of the input.
+    /// [`HourRows::offset`], the rows of all tables in the order of the input.
     pub order: Vec<u8>,
     /// Rejected events, in input order.
     pub rejected: Vec<RejectedEvent>,

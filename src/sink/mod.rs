@@ -9,7 +9,7 @@ pub mod store;
 
 use crate::error::Error;
 use crate::logtype::LogType;
-use crate::pipeline::HourBatch;
+use crate::pipeline::HourRows;
 use arrow_array::RecordBatch;
 use encoder::{EncoderState, ParquetOutput};
 use parquet::file::metadata::KeyValue;
@@ -269,7 +269,7 @@ impl TableSink {
     }
 
     /// Appends a block's rows of one table and hour.
-    pub fn write(&mut self, hb: &HourBatch) -> Result<(), Error> {
+    pub fn write(&mut self, hb: &HourRows) -> Result<(), Error> {
         let mut batch = hb.batch.clone();
         let part = (hb.log_type, self.opts.partition.start(hb.hour));
         while batch.num_rows() > 0 {
@@ -751,7 +751,7 @@ mod tests {
     use crate::testing::TempDir;
 
     /// The rows of testdata/mixed.log, by table and hour.
-    fn rows() -> Vec<HourBatch> {
+    fn rows() -> Vec<HourRows> {
         let data =
             std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/mixed.log")).unwrap();
         let t = chrono::DateTime::parse_from_rfc3339("2024-03-21T00:00:00Z")
@@ -759,7 +759,7 @@ mod tests {
             .with_timezone(&chrono::Utc);
         parse_block(&data, 0, &ParseContext::new("mixed.log", t))
             .unwrap()
-            .batches
+            .hours
     }
 
     fn options(writers: usize) -> TableOptions {

@@ -27,8 +27,8 @@ fn parse_one(event: &str) -> (arrow_array::RecordBatch, Duration) {
         "{:?}",
         out.rejected.first().map(|r| &r.reason)
     );
-    assert_eq!(out.batches.len(), 1);
-    (out.batches[0].batch.clone(), took)
+    assert_eq!(out.hours.len(), 1);
+    (out.hours[0].batch.clone(), took)
 }
 
 fn map_len(batch: &arrow_array::RecordBatch, column: &str) -> usize {
