@@ -454,21 +454,10 @@ pub fn process_side_by_side(
 mod tests {
     use super::*;
     use crate::sink::{LocalStore, ObjectWriter};
-    use crate::testing::TempDir;
-
-    fn opts() -> JobOptions {
-        JobOptions {
-            reference_time: chrono::DateTime::parse_from_rfc3339("2024-03-21T00:00:00Z")
-                .ok()
-                .map(|t| t.with_timezone(&Utc)),
-            ..JobOptions::default()
-        }
-    }
+    use crate::testing::{job_options as opts, TempDir};
 
     fn testdata(name: &str) -> Input {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("testdata")
-            .join(name);
+        let path = crate::testing::testdata().join(name);
         let size = std::fs::metadata(&path).unwrap().len();
         Input::File {
             path,

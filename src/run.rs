@@ -476,20 +476,7 @@ fn s3_store(s3: &Arc<S3Client>, _: &S3Uri) -> Result<Arc<dyn Store>, Error> {
 mod tests {
     use super::*;
     use crate::sink::LocalStore;
-    use crate::testing::TempDir;
-
-    fn job() -> JobOptions {
-        JobOptions {
-            reference_time: chrono::DateTime::parse_from_rfc3339("2024-03-21T00:00:00Z")
-                .ok()
-                .map(|t| t.with_timezone(&chrono::Utc)),
-            ..JobOptions::default()
-        }
-    }
-
-    fn testdata() -> std::path::PathBuf {
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata")
-    }
+    use crate::testing::{job_options as job, testdata, TempDir};
 
     #[test]
     fn a_directory_becomes_tables_and_a_summary() {

@@ -54,3 +54,21 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// The time testdata/ is parsed at in tests (its years are inferred from it).
+pub(crate) fn reference_time() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(1_710_979_200, 0).unwrap_or_default() // 2024-03-21
+}
+
+/// Job options for testdata/: its reference time, the rest default.
+pub(crate) fn job_options() -> crate::job::JobOptions {
+    crate::job::JobOptions {
+        reference_time: Some(reference_time()),
+        ..crate::job::JobOptions::default()
+    }
+}
+
+/// The bundled testdata/ directory.
+pub(crate) fn testdata() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata")
+}
